@@ -1,0 +1,27 @@
+{
+  "targets": [
+    {
+      "target_name": "sigkit",
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_DISABLE_DEPRECATED"
+      ],
+      "cflags": ["-Wall", "-Wextra", "-Werror", "-fvisibility=hidden"],
+      "cflags_cc": ["-Wall", "-Wextra", "-Werror", "-fvisibility=hidden", "-std=c++17"],
+      "conditions": [
+        ["OS=='linux'", {
+          "sources": [
+            "native/binding.cc",
+            "native/kill.cc",
+            "native/proc.cc"
+          ],
+          "defines": ["SIGKIT_LINUX=1", "_GNU_SOURCE"]
+        }, {
+          "sources": ["native/unsupported.cc"]
+        }]
+      ]
+    }
+  ]
+}

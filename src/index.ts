@@ -1,0 +1,10 @@
+/**
+ * sigkit: Linux signals and process control for Node.js.
+ * Re-exports only; each domain lives in its own module.
+ */
+export { SyscallError, isSyscallError } from './errors.js';
+export type { CodedError, SyscallErrorContext } from './errors.js';
+export { Signal, signals, signalNumber, signalName, formatSignalList } from './catalogue.js';
+export type { StandardSignalName } from './catalogue.js';
+export type { SignalLike, SignalInfo, DefaultAction, FormatSignalListOptions } from './signals.js';
+export { kill, killpg, sigqueue, isAlive } from './kill.js';
