@@ -1,0 +1,147 @@
+/**
+ * Helpers for tests that start real processes. Every process a test starts
+ * goes through `start()` so that `stopAll()` can end it; nothing here ever
+ * signals a process the test did not start.
+ */
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { SIGRECEIVER } from './paths.js';
+
+const started = new Set<ChildProcess>();
+
+/** spawn(), remembered so that stopAll() ends it. */
+export function start(cmd: string, args: string[] = [], opts: SpawnOptions = {}): ChildProcess {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  started.add(child);
+  child.once('exit', () => started.delete(child));
+  return child;
+}
+
+/** SIGKILLs every process started through start() that has not exited (and its group when detached). */
+export function stopAll(): void {
+  for (const child of started) {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  started.clear();
+}
+
+/** Polls `check` until it returns a value other than undefined, or throws after timeoutMs. */
+export async function waitUntil<T>(what: string, check: () => T | undefined, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Resolves with the child's exit (Node's view), or rejects after timeoutMs. */
+export function exited(child: ChildProcess, timeoutMs = 5000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  }
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`pid ${child.pid} did not exit within ${timeoutMs} ms`)), timeoutMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal });
+    });
+  });
+}
+
+/** Reads a child's stdout line by line; `next()` waits (with a deadline) for the next line. */
+export class LineReader {
+  private buffer = '';
+  private readonly lines: string[] = [];
+  private waiter: (() => void) | undefined;
+  private ended = false;
+
+  constructor(stream: NodeJS.ReadableStream) {
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      let nl: number;
+      while ((nl = this.buffer.indexOf('\n')) >= 0) {
+        this.lines.push(this.buffer.slice(0, nl));
+        this.buffer = this.buffer.slice(nl + 1);
+      }
+      this.waiter?.();
+    });
+    stream.on('end', () => {
+      this.ended = true;
+      this.waiter?.();
+    });
+  }
+
+  async next(timeoutMs = 5000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.lines.length === 0) {
+      if (this.ended) throw new Error('stream ended before a line arrived');
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no line within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.waiter = undefined;
+    }
+    return this.lines.shift()!;
+  }
+}
+
+/** What sigreceiver printed for one signal. */
+export interface Received {
+  signo: number;
+  code: number;
+  pid: number;
+  uid: number;
+  value: number;
+}
+
+export function parseReceived(line: string): Received {
+  const [signo, code, pid, uid, value] = line.trim().split(' ').map(Number);
+  return { signo: signo!, code: code!, pid: pid!, uid: uid!, value: value! };
+}
+
+/** Starts the C sigreceiver fixture and waits until its signals are blocked. */
+export async function startReceiver(args: string[], opts: SpawnOptions = {}): Promise<{ child: ChildProcess; pid: number; lines: LineReader }> {
+  const child = start(SIGRECEIVER, args, opts);
+  const lines = new LineReader(child.stdout!);
+  const ready = await lines.next();
+  const m = /^ready (\d+)$/.exec(ready);
+  if (!m) throw new Error(`sigreceiver said ${JSON.stringify(ready)}`);
+  return { child, pid: Number(m[1]), lines };
+}
+
+/** The state letter from /proc/<pid>/stat (parsed after the last ')'), or undefined when gone. */
+export function procStateOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.charAt(stat.lastIndexOf(')') + 2);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Makes a real zombie: a shell starts a child, reports its pid and execs
+ * `sleep`, which never waits for it. Resolves once /proc says 'Z'.
+ * Ending `parent` lets init reap the zombie.
+ */
+export async function makeZombie(): Promise<{ parent: ChildProcess; zombie: number }> {
+  const parent = start('sh', ['-c', 'true & echo $!; exec sleep 30']);
+  const lines = new LineReader(parent.stdout!);
+  const zombie = Number(await lines.next());
+  await waitUntil(`pid ${zombie} to become a zombie`, () => (procStateOf(zombie) === 'Z' ? true : undefined));
+  return { parent, zombie };
+}

@@ -1,0 +1,155 @@
+/**
+ * The package as users get it: loaded from a prebuild alone, installed from
+ * the packed tarball into a consumer project, imported as ESM and CommonJS,
+ * type-checked, and refused with a clear error on another platform.
+ */
+import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/paths.js';
+
+const PREBUILD_DIR = path.join(ROOT, 'prebuilds', `${process.platform}-${process.arch}`);
+const work = mkdtempSync(path.join(tmpdir(), 'sigkit-package-'));
+
+function run(cmd: string, args: string[], opts: ExecFileSyncOptions = {}): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts }) as string;
+}
+
+/** Runs a command that must fail; returns what it printed. */
+function runFailing(cmd: string, args: string[], opts: ExecFileSyncOptions = {}): string {
+  try {
+    run(cmd, args, opts);
+  } catch (e) {
+    const { stdout, stderr } = e as { stdout?: string; stderr?: string };
+    return `${stdout ?? ''}${stderr ?? ''}`;
+  }
+  throw new Error(`${cmd} ${args.join(' ')} succeeded`);
+}
+
+function newestMtime(dir: string): number {
+  return Math.max(...readdirSync(dir).map((f) => statSync(path.join(dir, f)).mtimeMs));
+}
+
+beforeAll(() => {
+  // `npm run prebuildify` (compiles the addon again, N-API, stripped) unless
+  // a prebuild newer than every native source is there already.
+  const have = existsSync(PREBUILD_DIR) && readdirSync(PREBUILD_DIR).some((f) => f.endsWith('.node'));
+  const fresh = have && newestMtime(PREBUILD_DIR) >= Math.max(newestMtime(path.join(ROOT, 'native')), statSync(path.join(ROOT, 'binding.gyp')).mtimeMs);
+  if (!fresh) run('npm', ['run', 'prebuildify'], { cwd: ROOT });
+}, 300_000);
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('prebuilds', () => {
+  it('npm run prebuildify wrote an N-API prebuild for this platform', () => {
+    // N-API builds carry no ABI tag (one file serves every Node version);
+    // --tag-libc keeps a glibc build from loading on musl.
+    const files = readdirSync(PREBUILD_DIR).filter((f) => f.endsWith('.node'));
+    expect(files).toEqual(['sigkit.glibc.node']);
+  });
+
+  function copyWithout(buildDir: boolean, prebuilds: boolean): string {
+    const dir = mkdtempSync(path.join(work, 'pkg-'));
+    cpSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
+    cpSync(path.join(ROOT, 'lib'), path.join(dir, 'lib'), { recursive: true });
+    if (prebuilds) cpSync(path.join(ROOT, 'prebuilds'), path.join(dir, 'prebuilds'), { recursive: true });
+    if (buildDir) cpSync(path.join(ROOT, 'build', 'Release'), path.join(dir, 'build', 'Release'), { recursive: true });
+    symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+    return dir;
+  }
+
+  const probe = [
+    'const s = require(process.argv[1]);',
+    'const where = require("node-gyp-build").resolve(process.argv[1]);',
+    's.kill(process.pid, 0);',
+    'console.log(JSON.stringify({ where, rtmin: s.Signal.SIGRTMIN, alive: s.isAlive(process.pid) }));',
+  ].join('\n');
+
+  it('PREBUILDS_ONLY=1 loads the package from the prebuild alone, build/ removed', () => {
+    const dir = copyWithout(false, true);
+    expect(existsSync(path.join(dir, 'build'))).toBe(false);
+    const out = JSON.parse(run(process.execPath, ['-e', probe, dir], { env: { ...process.env, PREBUILDS_ONLY: '1' } }));
+    expect(out.where.startsWith(path.join(dir, 'prebuilds'))).toBe(true);
+    expect(out.alive).toBe(true);
+    expect(out.rtmin).toBeGreaterThanOrEqual(32);
+  });
+
+  it('and fails to load without it (the check above can fail)', () => {
+    const dir = copyWithout(true, false);
+    expect(runFailing(process.execPath, ['-e', probe, dir], { env: { ...process.env, PREBUILDS_ONLY: '1' } })).toMatch(/No native build was found/);
+  });
+});
+
+describe('packed tarball in a consumer project', () => {
+  let consumer: string;
+
+  beforeAll(() => {
+    const packDir = mkdtempSync(path.join(work, 'pack-'));
+    run('npm', ['pack', '--ignore-scripts', '--pack-destination', packDir], { cwd: ROOT });
+    const tarball = path.join(packDir, readdirSync(packDir).find((f) => f.endsWith('.tgz'))!);
+    consumer = mkdtempSync(path.join(work, 'consumer-'));
+    writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+    run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: consumer });
+  }, 300_000);
+
+  it('installs without compiling: the prebuild in the tarball is used', () => {
+    expect(existsSync(path.join(consumer, 'node_modules', 'sigkit', 'build'))).toBe(false);
+    expect(existsSync(path.join(consumer, 'node_modules', 'sigkit', 'lib', 'index.d.ts'))).toBe(true);
+  });
+
+  it('ESM: import { kill } from "sigkit"', () => {
+    writeFileSync(path.join(consumer, 'esm.mjs'), [
+      "import { kill, signalNumber, isAlive } from 'sigkit';",
+      'kill(process.pid, 0);',
+      "console.log(signalNumber('SIGRTMIN+1'), isAlive(process.pid));",
+    ].join('\n'));
+    expect(run(process.execPath, ['esm.mjs'], { cwd: consumer }).trim()).toMatch(/^3\d true$/);
+  });
+
+  it('CommonJS: require("sigkit")', () => {
+    writeFileSync(path.join(consumer, 'cjs.cjs'), [
+      "const { kill, signalName } = require('sigkit');",
+      'kill(process.pid, 0);',
+      'console.log(signalName(15));',
+    ].join('\n'));
+    expect(run(process.execPath, ['cjs.cjs'], { cwd: consumer }).trim()).toBe('SIGTERM');
+  });
+
+  it('types resolve for ESM and CommonJS consumers (tsc --noEmit)', () => {
+    writeFileSync(path.join(consumer, 'use.mts'), [
+      "import { kill, killpg, sigqueue, isAlive, signals, Signal, SyscallError, type SignalInfo } from 'sigkit';",
+      'const all: SignalInfo[] = signals();',
+      'const n: number = Signal.SIGTERM;',
+      "kill(process.pid, 0); killpg; sigqueue; const a: boolean = isAlive(1);",
+      'const e: SyscallError | undefined = undefined;',
+      'export { all, n, a, e };',
+    ].join('\n'));
+    writeFileSync(path.join(consumer, 'use.cts'), [
+      "import sigkit = require('sigkit');",
+      "const s: string = sigkit.signalName(sigkit.signalNumber('TERM'));",
+      'export = s;',
+    ].join('\n'));
+    writeFileSync(path.join(consumer, 'bad.mts'), "import { kill } from 'sigkit';\nkill('12');\n");
+    const tsconfig = (files: string[]) => JSON.stringify({
+      compilerOptions: { module: 'node16', moduleResolution: 'node16', target: 'ES2022', strict: true, noEmit: true, typeRoots: [path.join(ROOT, 'node_modules', '@types')], types: ['node'] },
+      files,
+    });
+    const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    writeFileSync(path.join(consumer, 'tsconfig.json'), tsconfig(['use.mts', 'use.cts']));
+    run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: consumer });
+    // And the types have teeth: a string pid does not compile.
+    writeFileSync(path.join(consumer, 'tsconfig.json'), tsconfig(['bad.mts']));
+    expect(runFailing(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: consumer })).toMatch(/bad\.mts\(2,6\): error TS2345/);
+  });
+
+  it.each([
+    ['CommonJS', 'cjs', "try { require('sigkit'); console.log('loaded'); } catch (e) { console.log(e.code, e instanceof Error); }"],
+    ['ESM', 'mjs', "try { await import('sigkit'); console.log('loaded'); } catch (e) { console.log(e.code, e instanceof Error); }"],
+  ])('%s import on another platform throws ERR_SIGKIT_UNSUPPORTED_PLATFORM', (_kind, ext, body) => {
+    const file = path.join(consumer, `platform.${ext}`);
+    writeFileSync(file, `Object.defineProperty(process, 'platform', { value: 'darwin' });\n${body}\n`);
+    expect(run(process.execPath, [file], { cwd: consumer }).trim()).toBe('ERR_SIGKIT_UNSUPPORTED_PLATFORM true');
+  });
+});
