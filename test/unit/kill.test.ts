@@ -3,9 +3,13 @@
  * before any syscall, and errno becomes SyscallError.
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+// vi.mock below is hoisted above this import by vitest.
+import { SyscallError, isAlive, kill, killpg, sigqueue } from '../../src/index.js';
 
-const calls: string[] = [];
-const results = { kill: 0, killpg: 0, sigqueue: 0, procState: 'S'.charCodeAt(0), killAgain: undefined as number | undefined };
+const { calls, results } = vi.hoisted(() => ({
+  calls: [] as string[],
+  results: { kill: 0, killpg: 0, sigqueue: 0, procState: 'S'.charCodeAt(0), killAgain: undefined as number | undefined },
+}));
 
 vi.mock('../../src/native.js', () => ({
   native: {
@@ -24,7 +28,6 @@ vi.mock('../../src/native.js', () => ({
   },
 }));
 
-const { kill, killpg, sigqueue, isAlive, SyscallError } = await import('../../src/index.js');
 
 function errorOf(fn: () => unknown): { name?: string; code?: string } {
   try {
@@ -128,7 +131,7 @@ describe('errno becomes SyscallError', () => {
     ['sigqueue', () => sigqueue(100, 'SIGRTMIN', 7), 'sigqueue', 11, 'EAGAIN'],
   ])('%s', (_n, call, syscall, errno, code) => {
     results.kill = results.killpg = results.sigqueue = -errno;
-    const e = errorOf(call) as InstanceType<typeof SyscallError>;
+    const e = errorOf(call) as SyscallError;
     expect(e).toBeInstanceOf(SyscallError);
     expect(e).toMatchObject({ code, errno: -errno, syscall, message: `${syscall} ${code}` });
   });
