@@ -1,23 +1,38 @@
 /**
- * Builds the C fixtures once per test run into build/fixtures (git-ignored).
- * They report what a signal carried (si_code, sender, payload), which no
- * Node process can see.
+ * Runs once before any test file, so nothing below races a test:
+ * 1. `npm run prebuildify` when the prebuild is missing or older than a
+ *    native source. It runs `node-gyp rebuild`, which also leaves a fresh
+ *    build/Release: the tests always run against the current C++.
+ * 2. Builds the C fixtures that report what a signal carried (si_code,
+ *    sender, payload), which no Node process can see.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
-import { FIXTURE_BIN, FIXTURE_SRC } from './paths.js';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { FIXTURE_BIN, FIXTURE_SRC, PREBUILD_DIR, ROOT } from './paths.js';
+
+function mtime(file: string): number {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+function newest(dir: string, filter: (f: string) => boolean = () => true): number {
+  if (!existsSync(dir)) return 0;
+  return Math.max(0, ...readdirSync(dir).filter(filter).map((f) => mtime(path.join(dir, f))));
+}
 
 export default function setup(): void {
+  const sources = Math.max(newest(path.join(ROOT, 'native')), mtime(path.join(ROOT, 'binding.gyp')));
+  if (newest(PREBUILD_DIR, (f) => f.endsWith('.node')) < sources) {
+    execFileSync('npm', ['run', '--silent', 'prebuildify'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
   mkdirSync(FIXTURE_BIN, { recursive: true });
-  for (const name of ['sigreceiver']) {
-    const src = `${FIXTURE_SRC}/${name}.c`;
-    const out = `${FIXTURE_BIN}/${name}`;
-    let fresh = false;
-    try {
-      fresh = statSync(out).mtimeMs >= statSync(src).mtimeMs;
-    } catch {
-      fresh = false;
-    }
-    if (!fresh) execFileSync('cc', ['-O1', '-Wall', '-Wextra', '-Werror', '-o', out, src], { stdio: 'inherit' });
+  for (const name of ['sigreceiver', 'zombie-parent']) {
+    const src = path.join(FIXTURE_SRC, `${name}.c`);
+    const out = path.join(FIXTURE_BIN, name);
+    if (mtime(out) < mtime(src)) execFileSync('cc', ['-O1', '-Wall', '-Wextra', '-Werror', '-o', out, src], { stdio: 'inherit' });
   }
 }

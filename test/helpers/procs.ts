@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { SIGRECEIVER } from './paths.js';
+import { SIGRECEIVER, ZOMBIE_PARENT } from './paths.js';
 
 const started = new Set<ChildProcess>();
 
@@ -134,14 +134,16 @@ export function procStateOf(pid: number): string | undefined {
 }
 
 /**
- * Makes a real zombie: a shell starts a child, reports its pid and execs
- * `sleep`, which never waits for it. Resolves once /proc says 'Z'.
- * Ending `parent` lets init reap the zombie.
+ * Makes real zombies: the C zombie-parent forks `count` children that exit
+ * with status 7 and never waits for them; it reports their pids once all
+ * have exited. Ending `parent` hands the zombies to init, which reaps them.
  */
-export async function makeZombie(): Promise<{ parent: ChildProcess; zombie: number }> {
-  const parent = start('sh', ['-c', 'true & echo $!; exec sleep 30']);
-  const lines = new LineReader(parent.stdout!);
-  const zombie = Number(await lines.next());
-  await waitUntil(`pid ${zombie} to become a zombie`, () => (procStateOf(zombie) === 'Z' ? true : undefined));
-  return { parent, zombie };
+export async function makeZombies(count = 1, opts: { catchSigchld?: boolean } = {}): Promise<{ parent: ChildProcess; zombies: number[] }> {
+  const parent = start(ZOMBIE_PARENT, [String(count), ...(opts.catchSigchld ? ['catch'] : [])]);
+  const line = await new LineReader(parent.stdout!).next();
+  const m = /^zombies((?: \d+)+)$/.exec(line);
+  if (!m) throw new Error(`zombie-parent said ${JSON.stringify(line)}`);
+  const zombies = m[1]!.trim().split(' ').map(Number);
+  for (const z of zombies) if (procStateOf(z) !== 'Z') throw new Error(`pid ${z} is not a zombie`);
+  return { parent, zombies };
 }

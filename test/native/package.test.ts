@@ -4,13 +4,12 @@
  * type-checked, and refused with a clear error on another platform.
  */
 import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers/paths.js';
+import { PREBUILD_DIR, ROOT } from '../helpers/paths.js';
 
-const PREBUILD_DIR = path.join(ROOT, 'prebuilds', `${process.platform}-${process.arch}`);
 const work = mkdtempSync(path.join(tmpdir(), 'sigkit-package-'));
 
 function run(cmd: string, args: string[], opts: ExecFileSyncOptions = {}): string {
@@ -28,21 +27,10 @@ function runFailing(cmd: string, args: string[], opts: ExecFileSyncOptions = {})
   throw new Error(`${cmd} ${args.join(' ')} succeeded`);
 }
 
-function newestMtime(dir: string): number {
-  return Math.max(...readdirSync(dir).map((f) => statSync(path.join(dir, f)).mtimeMs));
-}
-
-beforeAll(() => {
-  // `npm run prebuildify` (compiles the addon again, N-API, stripped) unless
-  // a prebuild newer than every native source is there already.
-  const have = existsSync(PREBUILD_DIR) && readdirSync(PREBUILD_DIR).some((f) => f.endsWith('.node'));
-  const fresh = have && newestMtime(PREBUILD_DIR) >= Math.max(newestMtime(path.join(ROOT, 'native')), statSync(path.join(ROOT, 'binding.gyp')).mtimeMs);
-  if (!fresh) run('npm', ['run', 'prebuildify'], { cwd: ROOT });
-}, 300_000);
-
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('prebuilds', () => {
+  // test/helpers/global-setup.ts ran `npm run prebuildify` if the prebuild was stale.
   it('npm run prebuildify wrote an N-API prebuild for this platform', () => {
     // N-API builds carry no ABI tag (one file serves every Node version);
     // --tag-libc keeps a glibc build from loading on musl.
