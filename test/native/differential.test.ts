@@ -66,9 +66,11 @@ describe('kill() vs process.kill()', () => {
       gid: 65534,
       encoding: 'utf8',
     });
-    const { sigkit, node } = JSON.parse(out) as { sigkit: Fields; node: Fields };
+    const { sigkit, node, isAlive } = JSON.parse(out) as { sigkit: Fields; node: Fields; isAlive: boolean };
     expect(node).toEqual({ code: 'EPERM', errno: -1, syscall: 'kill', message: 'kill EPERM' });
     expect(sigkit).toEqual(node);
+    // EPERM still means the process exists: isAlive is true for the sender.
+    expect(isAlive).toBe(true);
     expect(target.exitCode).toBeNull();
     expect(target.signalCode).toBeNull();
   });
