@@ -8,3 +8,5 @@ export { Signal, signals, signalNumber, signalName, formatSignalList } from './c
 export type { StandardSignalName } from './catalogue.js';
 export type { SignalLike, SignalInfo, DefaultAction, FormatSignalListOptions } from './signals.js';
 export { kill, killpg, sigqueue, isAlive } from './kill.js';
+export { readProcess, listProcesses, children, descendants, processTree, isZombie, findZombies, findProcesses } from './proc.js';
+export type { ProcessInfo, ProcessSummary, ProcessTree, ProcessState, SignalMasks, ZombieInfo, ProcessQuery, ListOptions } from './proc.js';

@@ -23,6 +23,24 @@ export interface NativeBinding {
   sigqueue(pid: number, sig: number, value: number): number;
   /** The state letter of /proc/<pid>/stat as a char code, or -errno. */
   procState(pid: number): number;
+  /** Parses /proc/<pid>/stat into `out` (procFieldNames order); returns comm, or -errno. */
+  procStat(pid: number, out: Float64Array): string | number;
+  /** Every process: [fields, comms joined by NUL], or -errno. Keeps stat fds open between calls. */
+  procScan(): [Float64Array, string] | number;
+  /** Closes the fds procScan keeps; returns how many. */
+  procCacheClear(): number;
+  /** The whole text of /proc/<pid>/<name> (name: 'status', 'cmdline'), or -errno. */
+  procReadFile(pid: number, name: string): string | number;
+  /** Children of every thread of pid (task/<tid>/children), or -errno. */
+  procChildren(pid: number): number[] | number;
+  /** CLOCK_BOOTTIME in ms: the clock of stat's starttime. */
+  clockBoottimeMs(): number;
+  /** Names of the numeric stat fields, in the order procStat/procScan write them. */
+  readonly procFieldNames: readonly string[];
+  /** sysconf(_SC_CLK_TCK) */
+  readonly clockTicks: number;
+  /** sysconf(_SC_PAGESIZE) */
+  readonly pageSize: number;
 }
 
 function load(): NativeBinding {

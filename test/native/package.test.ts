@@ -66,6 +66,7 @@ describe('prebuilds', () => {
 
   it('and fails to load without it (the check above can fail)', () => {
     const dir = copyWithout(true, false);
+    expect(existsSync(path.join(dir, 'build', 'Release', 'sigkit.node'))).toBe(true);
     expect(runFailing(process.execPath, ['-e', probe, dir], { env: { ...process.env, PREBUILDS_ONLY: '1' } })).toMatch(/No native build was found/);
   });
 });

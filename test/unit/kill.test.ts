@@ -4,7 +4,8 @@
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 // vi.mock below is hoisted above this import by vitest.
-import { SyscallError, isAlive, kill, killpg, sigqueue } from '../../src/index.js';
+import { SyscallError } from '../../src/errors.js';
+import { isAlive, kill, killpg, sigqueue } from '../../src/kill.js';
 
 const { calls, results } = vi.hoisted(() => ({
   calls: [] as string[],

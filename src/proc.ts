@@ -1,0 +1,470 @@
+/**
+ * /proc introspection: one process, every process, children, trees, zombies
+ * and pgrep-style matching. The native layer reads and parses `stat` (fast,
+ * with the fds kept open between scans); this module shapes the records and
+ * parses `status` and `cmdline` (proc-parse.ts).
+ */
+import { SyscallError, invalidArgType, invalidArgValue } from './errors.js';
+import { catalogue } from './catalogue.js';
+import { native } from './native.js';
+import { STATE_NAMES, maskToNumbers, parseCmdline, parseStatus, ttyName } from './proc-parse.js';
+import { validatePid } from './validate.js';
+
+const ENOENT = 2;
+const ESRCH = 3;
+const PF_KTHREAD = 0x00200000;
+// How long the scan's open stat fds outlive the last scan.
+const CACHE_IDLE_MS = 2000;
+
+/** A state letter of /proc/<pid>/stat. */
+export type ProcessState = 'R' | 'S' | 'D' | 'Z' | 'T' | 't' | 'X' | 'x' | 'I' | 'K' | 'W' | 'P';
+
+/** Signal masks of a process, as signal names (`'SIGTERM'`, `'SIGRTMIN+3'`). */
+export interface SignalMasks {
+  /** Pending for the main thread. */
+  pending: string[];
+  /** Pending for the whole process. */
+  shared: string[];
+  /** Blocked by the main thread. */
+  blocked: string[];
+  /** Set to SIG_IGN. */
+  ignored: string[];
+  /** With a handler installed. */
+  caught: string[];
+}
+
+/** What one read of /proc/<pid>/stat tells (the cheap fields of `listProcesses`). */
+export interface ProcessSummary {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  sid: number;
+  /** Controlling terminal as ps names it (`'pts/3'`), or null. */
+  tty: string | null;
+  state: ProcessState;
+  /** `'running'`, `'sleeping'`, `'zombie'`, `'stopped'`... */
+  stateName: string;
+  /** The process name (comm): up to 15 bytes, chosen by the process, any bytes. */
+  comm: string;
+  /** Effective uid. From the owner of /proc/<pid> here (root for a non-dumpable process); exact in ProcessInfo. */
+  uid: number;
+  gid: number;
+  threads: number;
+  /** Start time in clock ticks since boot: with `pid`, identifies the process. */
+  startTime: number;
+  startedAt: Date;
+  /** User + system CPU time, ms. */
+  cpuTimeMs: number;
+  /** Resident memory, bytes. */
+  rssBytes: number;
+  /** A kernel thread (PF_KTHREAD): no command line, cannot be signalled usefully. */
+  kernelThread: boolean;
+}
+
+/** Everything `readProcess` tells: the summary, the command line and the signal masks. */
+export interface ProcessInfo extends ProcessSummary {
+  /** The arguments, argv[0] first; empty for kernel threads and zombies. */
+  cmdline: string[];
+  signals: SignalMasks;
+}
+
+/** A process tree node. */
+export interface ProcessTree extends ProcessSummary {
+  children: ProcessTree[];
+}
+
+/** A zombie and the two facts needed to get rid of it. */
+export interface ZombieInfo {
+  pid: number;
+  ppid: number;
+  comm: string;
+  startTime: number;
+  /** The parent that must wait() for it (null if it vanished meanwhile). */
+  parent: ProcessSummary | null;
+  /**
+   * The parent has a SIGCHLD handler: `kill -CHLD <ppid>` may make it reap.
+   * If false, only the parent's code (or its death, handing the zombie to
+   * init) can reap it.
+   */
+  parentCatchesSIGCHLD: boolean;
+}
+
+/** Options of `listProcesses`. */
+export interface ListOptions {
+  /** Also read `status` and `cmdline` of each process (slower): gives `ProcessInfo`. */
+  details?: boolean;
+}
+
+/** pgrep-style query: every given field must match. */
+export interface ProcessQuery {
+  /** comm: exact string, or a RegExp. */
+  name?: string | RegExp;
+  /** The command line joined by spaces (like `pkill -f`): RegExp, or a string it must contain. */
+  cmdline?: RegExp | string;
+  /** Effective uid. */
+  uid?: number;
+  ppid?: number;
+  pgid?: number;
+  sid?: number;
+  /** One state letter or several. */
+  state?: ProcessState | ProcessState[];
+  /** Started more than this many ms ago. */
+  olderThanMs?: number;
+  /** Started less than this many ms ago. */
+  newerThanMs?: number;
+}
+
+const F = Object.fromEntries(native.procFieldNames.map((name, i) => [name, i])) as Record<string, number>;
+const FIELD_COUNT = native.procFieldNames.length;
+for (const name of ['pid', 'ppid', 'pgid', 'sid', 'ttyNr', 'flags', 'state', 'threads', 'startTime', 'utime', 'stime', 'rssPages', 'uid', 'gid']) {
+  if (F[name] === undefined) throw new Error(`sigkit: native layer lacks the stat field ${name}`);
+}
+const statOut = new Float64Array(FIELD_COUNT);
+
+let cacheTimer: NodeJS.Timeout | undefined;
+function scheduleCacheRelease(): void {
+  if (cacheTimer) {
+    cacheTimer.refresh();
+    return;
+  }
+  cacheTimer = setTimeout(() => {
+    cacheTimer = undefined;
+    native.procCacheClear();
+  }, CACHE_IDLE_MS);
+  cacheTimer.unref();
+}
+
+/** Milliseconds since the epoch at boot, for turning start ticks into dates. */
+function bootEpochMs(): number {
+  return Date.now() - native.clockBoottimeMs();
+}
+
+function summary(fields: Float64Array, at: number, comm: string, bootMs: number): ProcessSummary {
+  const tick = 1000 / native.clockTicks;
+  const startTime = fields[at + F.startTime!]!;
+  const state = String.fromCharCode(fields[at + F.state!]!) as ProcessState;
+  return {
+    pid: fields[at + F.pid!]!,
+    ppid: fields[at + F.ppid!]!,
+    pgid: fields[at + F.pgid!]!,
+    sid: fields[at + F.sid!]!,
+    tty: ttyName(fields[at + F.ttyNr!]!),
+    state,
+    stateName: STATE_NAMES[state] ?? 'unknown',
+    comm,
+    uid: fields[at + F.uid!]!,
+    gid: fields[at + F.gid!]!,
+    threads: fields[at + F.threads!]!,
+    startTime,
+    startedAt: new Date(bootMs + startTime * tick),
+    cpuTimeMs: (fields[at + F.utime!]! + fields[at + F.stime!]!) * tick,
+    rssBytes: fields[at + F.rssPages!]! * native.pageSize,
+    kernelThread: (fields[at + F.flags!]! & PF_KTHREAD) !== 0,
+  };
+}
+
+function goneError(pid: number, errno: number, file: string): SyscallError {
+  // /proc says ENOENT for a pid that is not there: that is "no such process".
+  return new SyscallError('open', errno === -ENOENT ? -ESRCH : errno, { pid, path: `/proc/${pid}/${file}` });
+}
+
+function statOf(pid: number, bootMs = bootEpochMs()): ProcessSummary {
+  const comm = native.procStat(pid, statOut);
+  if (typeof comm === 'number') throw goneError(pid, comm, 'stat');
+  return summary(statOut, 0, comm, bootMs);
+}
+
+function masks(fields: ReturnType<typeof parseStatus>['masks']): SignalMasks {
+  const names = (hex: string | undefined) => maskToNumbers(hex).filter((n) => n <= catalogue.rtmax).map((n) => catalogue.name(n));
+  return {
+    pending: names(fields.SigPnd),
+    shared: names(fields.ShdPnd),
+    blocked: names(fields.SigBlk),
+    ignored: names(fields.SigIgn),
+    caught: names(fields.SigCgt),
+  };
+}
+
+function readText(pid: number, file: 'status' | 'cmdline'): string {
+  const text = native.procReadFile(pid, file);
+  if (typeof text === 'number') throw goneError(pid, text, file);
+  return text;
+}
+
+function details(base: ProcessSummary): ProcessInfo {
+  const status = parseStatus(readText(base.pid, 'status'));
+  const cmdline = parseCmdline(readText(base.pid, 'cmdline'));
+  return {
+    ...base,
+    uid: status.uids?.[1] ?? base.uid,
+    gid: status.gids?.[1] ?? base.gid,
+    threads: status.threads ?? base.threads,
+    cmdline,
+    signals: masks(status.masks),
+  };
+}
+
+/**
+ * Everything /proc says about one process: ids, state, name, command line,
+ * owner, threads, start time and signal masks. Exact for hostile names: a
+ * process called `a) Z 1 (b` still reads as what it is.
+ *
+ * @throws SyscallError ESRCH when there is no such process
+ * @throws TypeError/RangeError ERR_INVALID_ARG_* for a bad pid
+ * @example
+ * const p = readProcess(child.pid);
+ * p.state;            // 'S'
+ * p.signals.caught;   // ['SIGTERM']
+ */
+export function readProcess(pid: number): ProcessInfo {
+  const p = validatePid(pid);
+  const base = statOf(p);
+  // A pid reused between the reads would show another start time.
+  const info = details(base);
+  const again = native.procStat(p, statOut);
+  if (typeof again === 'number' || statOut[F.startTime!] !== base.startTime) throw goneError(p, -ESRCH, 'stat');
+  return info;
+}
+
+/**
+ * Every process visible in /proc, sorted by pid. By default only what one
+ * read of `stat` gives (fast: the fds stay open between calls, closed
+ * automatically 2 s after the last call); `{ details: true }` adds the
+ * command line and signal masks. Processes that exit during the scan are left
+ * out, never an error.
+ *
+ * @example
+ * listProcesses().filter((p) => p.state === 'Z');
+ * listProcesses({ details: true }).find((p) => p.cmdline.includes('--serve'));
+ */
+export function listProcesses(opts?: { details?: false }): ProcessSummary[];
+export function listProcesses(opts: { details: true }): ProcessInfo[];
+export function listProcesses(opts: ListOptions = {}): ProcessSummary[] | ProcessInfo[] {
+  if (opts === null || typeof opts !== 'object') throw invalidArgType('opts', 'of type object', opts);
+  const all = scan();
+  if (!opts.details) return all;
+  const out: ProcessInfo[] = [];
+  for (const p of all) {
+    try {
+      out.push(details(p));
+    } catch {
+      // exited since the scan
+    }
+  }
+  return out;
+}
+
+function scan(): ProcessSummary[] {
+  const result = native.procScan();
+  if (typeof result === 'number') throw new SyscallError('open', result, { path: '/proc' });
+  scheduleCacheRelease();
+  const [fields, comms] = result;
+  const names = comms.split('\0');
+  const bootMs = bootEpochMs();
+  const out: ProcessSummary[] = [];
+  for (let i = 0, at = 0; at < fields.length; i++, at += FIELD_COUNT) out.push(summary(fields, at, names[i]!, bootMs));
+  out.sort((a, b) => a.pid - b.pid);
+  return out;
+}
+
+function childPids(pid: number): number[] {
+  const kids = native.procChildren(pid);
+  if (Array.isArray(kids)) return kids;
+  if (kids === -ENOENT && native.procState(pid) >= 0) {
+    // The process exists but the kernel has no children files
+    // (CONFIG_PROC_CHILDREN off): scan for its children instead.
+    return scan().filter((p) => p.ppid === pid).map((p) => p.pid);
+  }
+  throw goneError(pid, kids, 'task');
+}
+
+function summariesOf(pids: number[], bootMs: number): ProcessSummary[] {
+  const out: ProcessSummary[] = [];
+  for (const pid of pids) {
+    const comm = native.procStat(pid, statOut);
+    if (typeof comm !== 'number') out.push(summary(statOut, 0, comm, bootMs));
+  }
+  return out;
+}
+
+/**
+ * The direct children of a process (from /proc/<pid>/task/<tid>/children,
+ * without scanning all of /proc).
+ *
+ * @throws SyscallError ESRCH when there is no such process
+ * @example
+ * children(process.pid).map((c) => c.comm);
+ */
+export function children(pid: number): ProcessSummary[] {
+  const p = validatePid(pid);
+  return summariesOf(childPids(p), bootEpochMs()).filter((c) => c.ppid === p);
+}
+
+/**
+ * Every descendant of a process, breadth first (children, grandchildren...).
+ * The tree may change while it is read: a process that exits is left out.
+ *
+ * @throws SyscallError ESRCH when there is no such process
+ * @example
+ * descendants(supervisorPid).length;
+ */
+export function descendants(pid: number): ProcessSummary[] {
+  const p = validatePid(pid);
+  const bootMs = bootEpochMs();
+  const seen = new Set<number>([p]);
+  const out: ProcessSummary[] = [];
+  let level = childPids(p);
+  while (level.length > 0) {
+    const next: number[] = [];
+    for (const child of summariesOf(level.filter((c) => !seen.has(c)), bootMs)) {
+      seen.add(child.pid);
+      out.push(child);
+      const kids = native.procChildren(child.pid);
+      if (Array.isArray(kids)) next.push(...kids);
+    }
+    level = next;
+  }
+  return out;
+}
+
+/**
+ * A process and its descendants as a nested tree.
+ *
+ * @throws SyscallError ESRCH when there is no such process
+ * @example
+ * const tree = processTree(pid);
+ * tree.children[0]?.children.length;
+ */
+export function processTree(pid: number): ProcessTree {
+  const p = validatePid(pid);
+  const root: ProcessTree = { ...statOf(p), children: [] };
+  const nodes = new Map<number, ProcessTree>([[p, root]]);
+  for (const d of descendants(p)) nodes.set(d.pid, { ...d, children: [] });
+  for (const node of nodes.values()) {
+    if (node !== root) nodes.get(node.ppid)?.children.push(node);
+  }
+  return root;
+}
+
+/**
+ * True when the process has exited and its parent has not reaped it (state Z).
+ *
+ * @throws SyscallError ESRCH when there is no such process (reaped or never was)
+ * @example
+ * if (isZombie(pid)) console.log(`its parent ${readProcess(pid).ppid} must wait() for it`);
+ */
+export function isZombie(pid: number): boolean {
+  const p = validatePid(pid);
+  const state = native.procState(p);
+  if (state < 0) throw goneError(p, state, 'stat');
+  return state === 0x5a; // 'Z'
+}
+
+/**
+ * Every zombie, with its parent and whether the parent catches SIGCHLD:
+ * the parent must wait() for it; a parent that handles SIGCHLD may do so
+ * when nudged with `kill(ppid, 'SIGCHLD')`.
+ *
+ * @example
+ * for (const z of findZombies()) console.log(z.pid, 'waits for', z.ppid, z.parent?.comm);
+ */
+export function findZombies(): ZombieInfo[] {
+  const all = scan();
+  const byPid = new Map(all.map((p) => [p.pid, p]));
+  const catches = new Map<number, boolean>();
+  const out: ZombieInfo[] = [];
+  for (const z of all) {
+    if (z.state !== 'Z') continue;
+    let parentCatches = catches.get(z.ppid);
+    if (parentCatches === undefined) {
+      const text = z.ppid > 0 ? native.procReadFile(z.ppid, 'status') : -ENOENT;
+      parentCatches = typeof text === 'string' && maskToNumbers(parseStatus(text).masks.SigCgt).includes(17);
+      catches.set(z.ppid, parentCatches);
+    }
+    out.push({ pid: z.pid, ppid: z.ppid, comm: z.comm, startTime: z.startTime, parent: byPid.get(z.ppid) ?? null, parentCatchesSIGCHLD: parentCatches });
+  }
+  return out;
+}
+
+const QUERY_KEYS = new Set(['name', 'cmdline', 'uid', 'ppid', 'pgid', 'sid', 'state', 'olderThanMs', 'newerThanMs']);
+const STATE_LETTERS = new Set(Object.keys(STATE_NAMES));
+
+// A RegExp without the g/y flags, whose lastIndex would make test() stateful.
+function stateless(re: RegExp): RegExp {
+  return re.global || re.sticky ? new RegExp(re.source, re.flags.replace(/[gy]/g, '')) : re;
+}
+
+function checkId(q: ProcessQuery, key: 'uid' | 'ppid' | 'pgid' | 'sid'): void {
+  const v = q[key];
+  if (v === undefined) return;
+  if (typeof v !== 'number') throw invalidArgType(`query.${key}`, 'of type number', v);
+  if (!Number.isInteger(v) || v < 0) throw invalidArgValue(`query.${key}`, v, 'must be a non-negative integer');
+}
+
+/** Validates a query and turns it into a predicate over summaries (details read on demand). */
+export function compileQuery(query: ProcessQuery): (p: ProcessSummary, now: number) => boolean {
+  if (query === null || typeof query !== 'object' || Array.isArray(query)) throw invalidArgType('query', 'of type object', query);
+  const keys = Object.keys(query).filter((k) => (query as Record<string, unknown>)[k] !== undefined);
+  if (keys.length === 0) throw invalidArgValue('query', query, 'must name at least one criterion (an empty query would match every process)');
+  for (const k of keys) if (!QUERY_KEYS.has(k)) throw invalidArgValue('query', query, `has an unknown field '${k}'`);
+  const { name, cmdline } = query;
+  if (name !== undefined && typeof name !== 'string' && !(name instanceof RegExp)) throw invalidArgType('query.name', 'a string or RegExp', name);
+  if (cmdline !== undefined && typeof cmdline !== 'string' && !(cmdline instanceof RegExp)) throw invalidArgType('query.cmdline', 'a RegExp or string', cmdline);
+  for (const key of ['uid', 'ppid', 'pgid', 'sid'] as const) checkId(query, key);
+  const states = query.state === undefined ? undefined : new Set(Array.isArray(query.state) ? query.state : [query.state]);
+  if (states) for (const s of states) if (!STATE_LETTERS.has(s)) throw invalidArgValue('query.state', query.state, 'must be state letters (R, S, D, Z, T, t, X, I...)');
+  for (const key of ['olderThanMs', 'newerThanMs'] as const) {
+    const v = query[key];
+    if (v !== undefined && (typeof v !== 'number' || !(v >= 0) || v === Infinity)) throw invalidArgValue(`query.${key}`, v, 'must be a finite number >= 0');
+  }
+  const nameRe = name instanceof RegExp ? stateless(name) : undefined;
+  const cmdRe = cmdline instanceof RegExp ? stateless(cmdline) : undefined;
+  return (p, now) => {
+    if (name !== undefined && (nameRe ? !nameRe.test(p.comm) : p.comm !== name)) return false;
+    if (query.ppid !== undefined && p.ppid !== query.ppid) return false;
+    if (query.pgid !== undefined && p.pgid !== query.pgid) return false;
+    if (query.sid !== undefined && p.sid !== query.sid) return false;
+    if (states && !states.has(p.state)) return false;
+    const age = now - p.startedAt.getTime();
+    if (query.olderThanMs !== undefined && !(age > query.olderThanMs)) return false;
+    if (query.newerThanMs !== undefined && !(age < query.newerThanMs)) return false;
+    if (query.uid !== undefined) {
+      const text = native.procReadFile(p.pid, 'status');
+      if (typeof text !== 'string' || parseStatus(text).uids?.[1] !== query.uid) return false;
+    }
+    if (cmdline !== undefined) {
+      const raw = native.procReadFile(p.pid, 'cmdline');
+      if (typeof raw !== 'string') return false;
+      const args = parseCmdline(raw);
+      // As pgrep -f: a process without a command line is matched by its name.
+      const joined = args.length > 0 ? args.join(' ') : p.comm;
+      if (cmdRe ? !cmdRe.test(joined) : !joined.includes(cmdline as string)) return false;
+    }
+    return true;
+  };
+}
+
+/**
+ * pgrep: the processes that match every field of `query`, this process
+ * excluded, with full details. An empty query throws (it would match
+ * everything).
+ *
+ * @throws TypeError ERR_INVALID_ARG_VALUE for an empty query or an unknown field; ERR_INVALID_ARG_TYPE for wrong types
+ * @example
+ * findProcesses({ name: 'node', uid: 1000 });
+ * findProcesses({ cmdline: /worker\.js --port=80\d\d/ });
+ */
+export function findProcesses(query: ProcessQuery): ProcessInfo[] {
+  const matches = compileQuery(query);
+  const now = Date.now();
+  const out: ProcessInfo[] = [];
+  for (const p of scan()) {
+    if (p.pid === process.pid || !matches(p, now)) continue;
+    try {
+      out.push(details(p));
+    } catch {
+      // exited since the scan
+    }
+  }
+  return out;
+}
