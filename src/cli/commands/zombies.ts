@@ -1,0 +1,52 @@
+import { isSyscallError } from '../../errors.js';
+import { kill } from '../../kill.js';
+import { findZombies } from '../../proc.js';
+import { EXIT, dim, green, json, parse, printable, table, yellow, type Command } from '../io.js';
+
+export const zombies: Command = {
+  name: 'zombies',
+  summary: 'zombies, the parent that must reap each, and a nudge',
+  usage: `sigkit zombies [--nudge]
+
+  Every zombie (exited, not reaped) with its parent, and whether that parent
+  has a SIGCHLD handler: only the parent can reap it (wait()), and a parent
+  that handles SIGCHLD may do so when sent one.
+  --nudge   send SIGCHLD to each parent that catches it
+  --json    the records
+  Exit 0 (also when there are none).`,
+  run(args, io) {
+    const { values } = parse(args, { nudge: { type: 'boolean' } }, false);
+    const found = findZombies();
+    const nudged: Array<{ ppid: number; ok: boolean; error?: string }> = [];
+    if (values.nudge) {
+      for (const ppid of new Set(found.filter((z) => z.parentCatchesSIGCHLD && z.ppid > 1).map((z) => z.ppid))) {
+        try {
+          kill(ppid, 'SIGCHLD');
+          nudged.push({ ppid, ok: true });
+        } catch (e) {
+          if (!isSyscallError(e)) throw e;
+          nudged.push({ ppid, ok: false, error: e.code });
+        }
+      }
+    }
+    if (values.json) {
+      json(io, values.nudge ? { zombies: found, nudged } : found);
+      return EXIT.OK;
+    }
+    if (found.length === 0) {
+      io.out('no zombies\n');
+      return EXIT.OK;
+    }
+    io.out(table(io, ['PID', 'NAME', 'PARENT', 'PARENT NAME', 'CATCHES SIGCHLD', 'WHAT TO DO'], found.map((z) => [
+      z.pid,
+      printable(z.comm),
+      z.ppid,
+      z.parent ? printable(z.parent.comm) : '?',
+      z.parentCatchesSIGCHLD ? 'yes' : 'no',
+      z.parentCatchesSIGCHLD ? `kill -CHLD ${z.ppid} (sigkit zombies --nudge)` : `parent ${z.ppid} must wait(); ending it hands the zombie to init`,
+    ])));
+    for (const n of nudged) io.out(n.ok ? green(io, `nudged ${n.ppid} with SIGCHLD\n`) : yellow(io, `could not nudge ${n.ppid}: ${n.error}\n`));
+    if (!values.nudge && found.some((z) => z.parentCatchesSIGCHLD)) io.out(dim(io, 'try --nudge to send SIGCHLD to the parents that catch it\n'));
+    return EXIT.OK;
+  },
+};

@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+/**
+ * The `sigkit` command line. Each command lives in commands/; this file
+ * dispatches, prints help, and turns every error into one line on stderr
+ * with a documented exit code (0 ok, 1 failed, 2 bad usage).
+ */
+import { CliError, EXIT, defaultIo, type Command, type Io } from './io.js';
+import { find } from './commands/find.js';
+import { list } from './commands/list.js';
+import { ps } from './commands/ps.js';
+import { send } from './commands/send.js';
+import { status } from './commands/status.js';
+import { zombies } from './commands/zombies.js';
+
+export const COMMANDS: readonly Command[] = [list, send, ps, status, find, zombies];
+
+function help(io: Io): void {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  io.out(`sigkit: Linux signals and processes, exactly
+
+Usage: sigkit <command> [options]    (sigkit <command> --help for details)
+
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+Every command takes --json. Colour only on a terminal (NO_COLOR turns it off).
+Exit codes: 0 ok, 1 the operation failed (no such process, timeout, ...),
+2 bad usage (nothing was signalled).
+`);
+}
+
+/** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
+export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+  const [name, ...rest] = argv;
+  try {
+    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+      help(io);
+      return name === undefined ? EXIT.USAGE : EXIT.OK;
+    }
+    if (name === '--version' || name === '-V') {
+      io.out(`${(require('../../package.json') as { version: string }).version}\n`);
+      return EXIT.OK;
+    }
+    const command = COMMANDS.find((c) => c.name === name);
+    if (!command) throw new CliError(`unknown command '${name}' (see sigkit --help)`, EXIT.USAGE);
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.out(`${command.usage}\n`);
+      return EXIT.OK;
+    }
+    return await command.run(rest, io);
+  } catch (e) {
+    if (e instanceof CliError) {
+      io.err(`sigkit${name ? ` ${name}` : ''}: ${e.message}\n`);
+      return e.exitCode;
+    }
+    const err = e as { code?: string; message?: string };
+    // Argument errors from the library are usage errors; anything else failed.
+    const usage = typeof err.code === 'string' && err.code.startsWith('ERR_');
+    io.err(`sigkit${name ? ` ${name}` : ''}: ${err.message ?? String(e)}\n`);
+    return usage ? EXIT.USAGE : EXIT.FAILED;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
