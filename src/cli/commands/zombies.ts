@@ -1,22 +1,24 @@
 import { isSyscallError } from '../../errors.js';
 import { kill } from '../../kill.js';
 import { findZombies } from '../../proc.js';
-import { EXIT, dim, green, json, parse, printable, table, yellow, type Command } from '../io.js';
+import { EXIT, dim, green, json, parse, parsePid, printable, table, yellow, type Command } from '../io.js';
 
 export const zombies: Command = {
   name: 'zombies',
   summary: 'zombies, the parent that must reap each, and a nudge',
-  usage: `sigkit zombies [--nudge]
+  usage: `sigkit zombies [--nudge] [-P PPID]
 
   Every zombie (exited, not reaped) with its parent, and whether that parent
   has a SIGCHLD handler: only the parent can reap it (wait()), and a parent
   that handles SIGCHLD may do so when sent one.
-  --nudge   send SIGCHLD to each parent that catches it
-  --json    the records
+  --nudge         send SIGCHLD to each parent that catches it
+  -P, --parent P  only the zombies of parent P
+  --json          the records
   Exit 0 (also when there are none).`,
   run(args, io) {
-    const { values } = parse(args, { nudge: { type: 'boolean' } }, false);
-    const found = findZombies();
+    const { values } = parse(args, { nudge: { type: 'boolean' }, parent: { type: 'string', short: 'P' } }, false);
+    const parent = values.parent === undefined ? undefined : parsePid(values.parent, '--parent');
+    const found = findZombies().filter((z) => parent === undefined || z.ppid === parent);
     const nudged: Array<{ ppid: number; ok: boolean; error?: string }> = [];
     if (values.nudge) {
       for (const ppid of new Set(found.filter((z) => z.parentCatchesSIGCHLD && z.ppid > 1).map((z) => z.ppid))) {
