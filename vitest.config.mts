@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 180_000,
     globalSetup: ['test/helpers/global-setup.ts'],
+    // Sanitizer runs (npm run test:asan) load an instrumented addon.
+    setupFiles: process.env.SIGKIT_ADDON ? ['test/sanitize/setup.ts'] : [],
   },
 });

@@ -51,7 +51,8 @@ bool ParseStat(const char* buf, size_t len, StatRecord* out) {
   const char* close = static_cast<const char*>(memrchr(buf, ')', len));
   if (open == nullptr || close == nullptr || close < open) return false;
   Cursor c{buf, open};
-  if (!ReadInt(&c, &out->field[kPid])) return false;
+  // The pid is a positive number and the only thing before " (".
+  if (!ReadInt(&c, &out->field[kPid]) || out->field[kPid] <= 0 || c.p + 1 != open) return false;
   out->comm = open + 1;
   out->comm_len = static_cast<size_t>(close - open - 1);
   // After ')' comes " S ppid ...": a space, the state letter, a space.

@@ -47,8 +47,11 @@ function load(): NativeBinding {
   assertSupportedPlatform();
   // node-gyp-build picks a matching prebuilds/<platform>-<arch>/*.node, else
   // build/Release; PREBUILDS_ONLY=1 makes it use prebuilds alone.
+  // SIGKIT_ADDON names another build of the same addon: the sanitizer runs
+  // (npm run test:asan) load an instrumented copy this way.
+  const override = process.env.SIGKIT_ADDON;
   const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
-  const binding = nodeGypBuild(path.join(__dirname, '..')) as NativeBinding;
+  const binding = (override ? require(path.resolve(override)) : nodeGypBuild(path.join(__dirname, '..'))) as NativeBinding;
   if (!binding.platformSupported) assertSupportedPlatform('unsupported');
   return binding;
 }

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sigkit } from '../helpers/cli.js';
 import { NAMED } from '../helpers/paths.js';
 import { children } from '../../src/index.js';
-import { LineReader, exited, makeZombies, parseReceived, start, startReceiver, stopAll, waitUntil } from '../helpers/procs.js';
+import { LineReader, exited, makeZombies, parseReceived, procStateOf, start, startReceiver, stopAll, waitUntil } from '../helpers/procs.js';
 
 afterEach(() => stopAll());
 
@@ -86,6 +86,7 @@ describe('sigkit ps, status, find, zombies', () => {
   it('status names state, family and signal dispositions', async () => {
     const child = start(NAMED, ['statusme', 'masks']);
     await new LineReader(child.stdout!).next();
+    await waitUntil('the fixture to sleep in pause()', () => (procStateOf(child.pid!) === 'S' ? true : undefined));
     const r = await sigkit(['status', String(child.pid)]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^state\s+S \(sleeping\)$/m);
@@ -100,7 +101,7 @@ describe('sigkit ps, status, find, zombies', () => {
   it('find matches like pgrep and exits 1 when nothing matches', async () => {
     const child = start(NAMED, ['findme-cli']);
     await new LineReader(child.stdout!).next();
-    const r = await sigkit(['find', '-x', 'findme-cli', '--json']);
+    const r = await sigkit(['find', '-x', 'findme-cli', '-P', String(process.pid), '--json']);
     expect(JSON.parse(r.stdout).map((p: { pid: number }) => p.pid)).toEqual([child.pid]);
     expect((await sigkit(['find', '^findme-c', '-P', String(process.pid)])).stdout).toMatch(new RegExp(`^\\s*${child.pid}\\s`, 'm'));
     expect((await sigkit(['find', '-x', 'no-such-process-name-x'])).code).toBe(1);

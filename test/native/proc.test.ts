@@ -8,7 +8,7 @@ import {
   children, descendants, findProcesses, findZombies, isAlive, isZombie, listProcesses, processTree, readProcess,
 } from '../../src/index.js';
 import { NAMED } from '../helpers/paths.js';
-import { LineReader, makeZombies, start, stopAll, waitUntil } from '../helpers/procs.js';
+import { LineReader, makeZombies, procStateOf, start, stopAll, waitUntil } from '../helpers/procs.js';
 
 afterEach(() => stopAll());
 
@@ -16,6 +16,8 @@ async function named(name: string, ...extra: string[]): Promise<number> {
   const child = start(NAMED, [name, ...extra]);
   const line = await new LineReader(child.stdout!).next();
   expect(line).toBe(`ready ${child.pid}`);
+  // It prints before it calls pause(): wait (by an independent parse) until it sleeps.
+  await waitUntil('the fixture to sleep in pause()', () => (procStateOf(child.pid!) === 'S' ? true : undefined));
   return child.pid!;
 }
 
@@ -81,7 +83,7 @@ describe('hostile names', () => {
     expect(info.cmdline).toEqual([NAMED, name]);
     const listed = listProcesses().find((p) => p.pid === pid);
     expect(listed).toMatchObject({ comm: name, state: 'S', ppid: process.pid });
-    expect(findProcesses({ name })).toHaveLength(1);
+    expect(findProcesses({ name, ppid: process.pid }).map((p) => p.pid)).toEqual([pid]);
     expect(isZombie(pid)).toBe(false);
   });
 

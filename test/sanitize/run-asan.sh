@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# npm run test:asan: the native tests against the ASan+UBSan build of the
+# addon. Node itself is not instrumented, so the ASan runtime is preloaded;
+# leak checking is off because Node does not free everything at exit (the
+# valgrind run, npm run test:valgrind, covers leaks of the addon).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+addon="$(bash test/sanitize/build-asan.sh)"
+runtime="$(clang++ -print-file-name=libclang_rt.asan-x86_64.so)"
+echo "== ASan+UBSan addon: $addon"
+export SIGKIT_ADDON="$addon"
+export LD_PRELOAD="$runtime"
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:verify_asan_link_order=0"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+# The package and demo tests install and run the normal build; the rest
+# exercises every native function against real processes.
+exec npx vitest run test/native --exclude test/native/package.test.ts "$@"
