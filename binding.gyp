@@ -15,7 +15,8 @@
           "sources": [
             "native/binding.cc",
             "native/kill.cc",
-            "native/proc.cc"
+            "native/proc.cc",
+            "native/sigaction.cc"
           ],
           "defines": ["SIGKIT_LINUX=1", "_GNU_SOURCE"]
         }, {
