@@ -8,3 +8,5 @@ export { Signal, signals, signalNumber, signalName, formatSignalList } from './c
 export type { StandardSignalName } from './catalogue.js';
 export type { SignalLike, SignalInfo, DefaultAction, FormatSignalListOptions } from './signals.js';
 export { kill, killpg, sigqueue, isAlive } from './kill.js';
+export { onSignal, signalEvents, waitForSignal, signalStats, getDisposition } from './sigaction.js';
+export type { SignalEvent, SignalCode, OnSignalOptions, SignalEventsOptions, WaitForSignalOptions, SignalStats, Disposition } from './sigaction.js';
