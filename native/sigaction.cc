@@ -1,6 +1,7 @@
 // sigaction.cc: signal handlers that hand siginfo to JavaScript.
 //
-// System calls: sigaction(2) with SA_SIGINFO | SA_RESTART; the handler itself
+// System calls: sigaction(2) with SA_SIGINFO | SA_RESTART, rt_sigaction(2) for
+// queries; the handler itself
 // makes at most write(2) calls (uv_async_send, libuv's own handler).
 // Man pages: sigaction(2), signal(7), signal-safety(7); libuv: uv_async_t,
 // uv_signal_t. See NODE-LINUX-FACTS.md items 1-10, 14, 15 and 17.
@@ -38,6 +39,8 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <atomic>
@@ -623,14 +626,32 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
 }
 
 // sigactionQuery(sig) -> 0 SIG_DFL, 1 SIG_IGN, 2 another handler, 3 sigkit's
-// handler, or -errno. One sigaction(2) call with a NULL action.
+// handler, or -errno. One rt_sigaction(2) call with a NULL action, made raw:
+// glibc's sigaction() refuses its own signals (32, 33) even for a query.
 Napi::Value Query(const Napi::CallbackInfo& info) {
   int32_t sig;
   if (!ArgInt32(info, 0, &sig)) return Napi::Value();
-  struct sigaction cur;
-  int r = Sigaction(sig, nullptr, &cur);
-  if (r == 0) r = IsDefault(cur) ? 0 : IsIgnore(cur) ? 1 : IsOurs(cur) ? 3 : 2;
-  return Napi::Number::New(info.Env(), r);
+  // The kernel's struct sigaction starts with the handler and the flags on
+  // every ABI sigkit builds for (x86-64, arm64); the rest is room to spare.
+  struct {
+    void* handler;
+    unsigned long flags;
+    void* rest[6];
+  } cur;
+  memset(&cur, 0, sizeof cur);
+  long r = syscall(SYS_rt_sigaction, sig, nullptr, &cur, _NSIG / 8);
+  if (r < 0) return Napi::Number::New(info.Env(), -errno);
+  int kind;
+  if (cur.handler == reinterpret_cast<void*>(SIG_DFL)) {
+    kind = 0;
+  } else if (cur.handler == reinterpret_cast<void*>(SIG_IGN)) {
+    kind = 1;
+  } else if ((cur.flags & SA_SIGINFO) != 0 && cur.handler == reinterpret_cast<void*>(OnSignal)) {
+    kind = 3;
+  } else {
+    kind = 2;
+  }
+  return Napi::Number::New(info.Env(), kind);
 }
 
 // sigactionSlotsInUse() -> environments holding a slot (for tests and leaks).
