@@ -30,7 +30,7 @@ export default function setup(): void {
     execFileSync('npm', ['run', '--silent', 'prebuildify'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   }
   mkdirSync(FIXTURE_BIN, { recursive: true });
-  for (const name of ['sigreceiver', 'zombie-parent']) {
+  for (const name of ['sigreceiver', 'zombie-parent', 'sigsender']) {
     const src = path.join(FIXTURE_SRC, `${name}.c`);
     const out = path.join(FIXTURE_BIN, name);
     if (mtime(out) < mtime(src)) execFileSync('cc', ['-O1', '-Wall', '-Wextra', '-Werror', '-o', out, src], { stdio: 'inherit' });

@@ -6,4 +6,5 @@ export const FIXTURE_SRC = path.join(ROOT, 'test', 'fixtures');
 export const FIXTURE_BIN = path.join(ROOT, 'node_modules', '.cache', 'sigkit-test-fixtures');
 export const SIGRECEIVER = path.join(FIXTURE_BIN, 'sigreceiver');
 export const ZOMBIE_PARENT = path.join(FIXTURE_BIN, 'zombie-parent');
+export const SIGSENDER = path.join(FIXTURE_BIN, 'sigsender');
 export const PREBUILD_DIR = path.join(ROOT, 'prebuilds', `${process.platform}-${process.arch}`);
