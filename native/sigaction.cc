@@ -1,8 +1,8 @@
 // sigaction.cc: signal handlers that hand siginfo to JavaScript.
 //
-// System calls: sigaction(2) with SA_SIGINFO | SA_RESTART, rt_sigaction(2) for
-// queries; the handler itself
-// makes at most write(2) calls (uv_async_send, libuv's own handler).
+// System calls: sigaction(2) with SA_SIGINFO | SA_RESTART; rt_sigaction(2) for
+// queries. Inside the handler: write(2) (uv_async_send) and whatever the
+// chained handler does (libuv's: a read(2)/write(2) pipe lock and a write(2)).
 // Man pages: sigaction(2), signal(7), signal-safety(7); libuv: uv_async_t,
 // uv_signal_t. See NODE-LINUX-FACTS.md items 1-10, 14, 15 and 17.
 //
@@ -423,11 +423,14 @@ void OnAsync(uv_async_t* handle) {
       if (napi_create_uint32(env, static_cast<uint32_t>(n), &argv[0]) != napi_ok) break;
       napi_status status = napi_make_callback(env, st->context, recv, fn, 1, argv, &result);
       if (status != napi_ok) {
-        // The JS dispatcher catches listener errors itself; this is a
-        // terminating worker or a bug: report it the way Node reports an
-        // error thrown by a callback, and stop for this turn.
+        // The JS dispatcher catches listener errors itself, so this is a
+        // worker being terminated (V8's termination value is not an object)
+        // or a bug in the dispatcher, which is reported the way Node reports
+        // an error thrown by a callback. Either way, stop for this turn.
         napi_value error;
-        if (napi_get_and_clear_last_exception(env, &error) == napi_ok && error != nullptr && !st->closing) {
+        napi_valuetype type;
+        if (napi_get_and_clear_last_exception(env, &error) == napi_ok && error != nullptr &&
+            napi_typeof(env, error, &type) == napi_ok && type == napi_object && !st->closing) {
           napi_fatal_exception(env, error);
         }
         break;
@@ -587,7 +590,9 @@ Napi::Value Reassert(const Napi::CallbackInfo& info) {
   struct sigaction cur;
   int r = Sigaction(sig, nullptr, &cur);
   if (r == 0 && !IsOurs(cur)) {
-    if (!SameHandler(cur, g_sig[sig].libuv)) SetChain(sig, 1, &cur);
+    // A function someone installed over ours is chained from now on; a
+    // SIG_DFL/SIG_IGN over ours is simply undone.
+    if (Chainable(cur) && !SameHandler(cur, g_sig[sig].libuv)) SetChain(sig, 1, &cur);
     r = InstallOurs(sig);
     if (r == 0) r = 1;
   }
