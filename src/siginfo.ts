@@ -78,7 +78,8 @@ export interface SignalEvent {
 }
 
 /**
- * The name of an si_code for a signal.
+ * The name of an si_code for a signal. Never throws: unknown codes are
+ * `'UNKNOWN(n)'`.
  *
  * @example
  * signalCodeName(17, 1); // 'CLD_EXITED'
@@ -100,6 +101,10 @@ export function signalCodeName(signo: number, code: number): SignalCode {
  * kernel's own codes) and SI_TKILL. rt_sigqueueinfo(2) lets a process send
  * any other negative code to another process with the pid/uid it likes
  * (NODE-LINUX-FACTS.md item 17).
+ *
+ * @example
+ * isAttested(0);  // true: SI_USER, kill(2) filled in by the kernel
+ * isAttested(-1); // false: SI_QUEUE, the sender wrote its own pid/uid
  */
 export function isAttested(code: number): boolean {
   return code >= SI_USER || code === SI_TKILL;
@@ -122,6 +127,11 @@ export const EVENT_INTS = 6;
 /**
  * Builds the event of one row of the native buffer (`EVENT_INTS` int32s
  * starting at `offset`). `nameOf` turns the signal number into its name.
+ *
+ * @throws whatever `nameOf` throws for the row's signal number
+ * @example
+ * decodeSignalEvent(new Int32Array([35, -1, 4242, 1000, 7, 7]), 0, signalName);
+ * // { signal: 'SIGRTMIN+1', number: 35, code: 'SI_QUEUE', pid: 4242, uid: 1000, value: 7, attested: false }
  */
 export function decodeSignalEvent(row: ArrayLike<number>, offset: number, nameOf: (n: number) => string): SignalEvent {
   const number = row[offset]!;
