@@ -172,7 +172,7 @@ describe('coexistence with Node', () => {
   });
 
   it('100,000 subscribe/unsubscribe cycles with process.on churn under a flood: alive, listening, no fd or memory growth', async () => {
-    const f = fixture('churn', ['100000'], ['--expose-gc', '--max-semi-space-size=1']);
+    const f = fixture('churn', ['100000'], ['--expose-gc', '--max-semi-space-size=1', '--single-threaded-gc']);
     const r = await resultOf(f);
     expect(r.after.fds).toBe(r.before.fds);
     expect(r.after.rssKiB - r.before.rssKiB).toBeLessThan(2048);
