@@ -16,7 +16,8 @@
             "native/binding.cc",
             "native/kill.cc",
             "native/proc.cc",
-            "native/proc_parse.cc"
+            "native/proc_parse.cc",
+            "native/sigaction.cc"
           ],
           "defines": ["SIGKIT_LINUX=1", "_GNU_SOURCE"]
         }, {

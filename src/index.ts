@@ -10,3 +10,5 @@ export type { SignalLike, SignalInfo, DefaultAction, FormatSignalListOptions } f
 export { kill, killpg, sigqueue, isAlive } from './kill.js';
 export { readProcess, listProcesses, children, descendants, processTree, isZombie, findZombies, findProcesses } from './proc.js';
 export type { ProcessInfo, ProcessSummary, ProcessTree, ProcessState, SignalMasks, ZombieInfo, ProcessQuery, ListOptions } from './proc.js';
+export { onSignal, signalEvents, waitForSignal, signalStats, getDisposition } from './sigaction.js';
+export type { SignalEvent, SignalCode, OnSignalOptions, SignalEventsOptions, WaitForSignalOptions, SignalStats, Disposition } from './sigaction.js';

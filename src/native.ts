@@ -41,6 +41,30 @@ export interface NativeBinding {
   readonly clockTicks: number;
   /** sysconf(_SC_PAGESIZE) */
   readonly pageSize: number;
+
+  // Signal handlers (native/sigaction.cc). One process-wide handler feeds a
+  // ring per environment (thread); `dispatch(count)` is called on this
+  // thread's loop with `count` events in `buffer`, `sigactionEventInts` each.
+  /** Events a thread's ring holds before counting drops. */
+  readonly sigactionRingCapacity: number;
+  /** int32 fields per event in the buffer: signo, code, pid, uid, value, status. */
+  readonly sigactionEventInts: number;
+  /** Claims this thread's slot and wake-up handle: 0 | -errno (-EMFILE: no free slot). */
+  sigactionInit(dispatch: (count: number) => void, buffer: Int32Array): number;
+  /** This thread listens to sig; the first in the process installs the handler: 0 | -errno. */
+  sigactionSubscribe(sig: number): number;
+  /** This thread stops listening; the last one restores the disposition: 0 | -errno. */
+  sigactionUnsubscribe(sig: number): number;
+  /** Puts sigkit's handler back if someone replaced it: 1 repaired, 0 in place or unmanaged, -errno. */
+  sigactionReassert(sig: number): number;
+  /** Whether this thread's listeners keep its event loop alive. */
+  sigactionRef(ref: boolean): void;
+  /** [delivered, dropped] for this thread since its first subscription, or -errno. */
+  sigactionStats(sig: number): [number, number] | number;
+  /** sigaction(sig, NULL): 0 SIG_DFL, 1 SIG_IGN, 2 another handler, 3 sigkit's, or -errno. */
+  sigactionQuery(sig: number): number;
+  /** Threads holding a slot, process-wide. */
+  sigactionSlotsInUse(): number;
 }
 
 function load(): NativeBinding {

@@ -7,4 +7,5 @@ export const FIXTURE_BIN = path.join(ROOT, 'node_modules', '.cache', 'sigkit-tes
 export const SIGRECEIVER = path.join(FIXTURE_BIN, 'sigreceiver');
 export const ZOMBIE_PARENT = path.join(FIXTURE_BIN, 'zombie-parent');
 export const NAMED = path.join(FIXTURE_BIN, 'named');
+export const SIGSENDER = path.join(FIXTURE_BIN, 'sigsender');
 export const PREBUILD_DIR = path.join(ROOT, 'prebuilds', `${process.platform}-${process.arch}`);
