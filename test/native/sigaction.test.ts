@@ -175,7 +175,9 @@ describe('coexistence with Node', () => {
     const f = fixture('churn', ['100000'], ['--expose-gc', '--max-semi-space-size=1', '--single-threaded-gc']);
     const r = await resultOf(f);
     expect(r.after.fds).toBe(r.before.fds);
-    expect(r.after.rssKiB - r.before.rssKiB).toBeLessThan(2048);
+    // Under AddressSanitizer (npm run test:asan) freed memory sits in ASan's
+    // quarantine, so RSS says nothing about retention there; the heap does.
+    if (!process.env.SIGKIT_ADDON) expect(r.after.rssKiB - r.before.rssKiB).toBeLessThan(2048);
     expect(r.after.heapUsedKiB - r.before.heapUsedKiB).toBeLessThan(512);
     expect(r.eventsDuring).toBeGreaterThan(0); // the flood reached the persistent listener throughout
     expect(r.floodExit.signal).toBe('SIGTERM'); // the sender was still running: the fixture never died

@@ -13,7 +13,8 @@ cp -r binding.gyp native package.json "$dir/"
   export CC=clang CXX=clang++ LINK=clang++
   export CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1"
   export CXXFLAGS="$CFLAGS"
-  export LDFLAGS="-fsanitize=address,undefined -shared-libasan"
+  # rpath: node children that load this addon (CLI, fixtures) find the runtime.
+  export LDFLAGS="-fsanitize=address,undefined -shared-libasan -Wl,-rpath,$(dirname "$(clang++ -print-file-name=libclang_rt.asan-x86_64.so)")"
   # Build against the headers npm is configured with (nodedir), as npm install does.
   nodedir="$(npm config get nodedir 2>/dev/null || true)"
   args=(rebuild)
