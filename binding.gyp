@@ -15,7 +15,10 @@
           "sources": [
             "native/binding.cc",
             "native/kill.cc",
-            "native/proc.cc"
+            "native/proc.cc",
+            "native/loop_resources.cc",
+            "native/pidfd.cc",
+            "native/wait.cc"
           ],
           "defines": ["SIGKIT_LINUX=1", "_GNU_SOURCE"]
         }, {

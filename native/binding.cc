@@ -8,6 +8,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("platformSupported", Napi::Boolean::New(env, true));
   sigkit::InitKill(env, exports);
   sigkit::InitProc(env, exports);
+  sigkit::InitPidfd(env, exports);
+  sigkit::InitWait(env, exports);
   return exports;
 }
 
