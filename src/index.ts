@@ -8,3 +8,7 @@ export { Signal, signals, signalNumber, signalName, formatSignalList } from './c
 export type { StandardSignalName } from './catalogue.js';
 export type { SignalLike, SignalInfo, DefaultAction, FormatSignalListOptions } from './signals.js';
 export { kill, killpg, sigqueue, isAlive } from './kill.js';
+export { openProcess, ProcessHandle } from './pidfd.js';
+export { waitForExit, exitOf, waitpid, reapChildren, setChildSubreaper, isChildSubreaper, startReaper, Reaper } from './wait.js';
+export type { ExitInfo, WaitpidOptions, ReapOptions, ReaperOptions } from './wait.js';
+export type { WaitOptions } from './waiting.js';
