@@ -2,8 +2,9 @@
 // printed as the Markdown table the README quotes.
 import { machine, table } from './harness.mjs';
 import * as killSuite from './kill.mjs';
+import * as waitSuite from './wait.mjs';
 
-const suites = [killSuite];
+const suites = [killSuite, waitSuite];
 const rows = [];
 for (const suite of suites) rows.push(...(await suite.rows()));
 console.log(`Machine: ${machine()}\n`);
