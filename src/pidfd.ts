@@ -28,6 +28,9 @@ const POLLIN = 0x1;
  * is not a process and, briefly, for a process in the middle of being reaped
  * (NODE-LINUX-FACTS.md item 18): /proc tells the two apart.
  * @throws SyscallError EINVAL/ENOENT for a thread id, EMFILE, ENFILE, ENOMEM, ENOSYS
+ * @example
+ * const pidfd = openPidfd(pid);
+ * if (pidfd === null) return true; // already gone
  * @internal
  */
 export function openPidfd(pid: number): NativePidfd | null {
@@ -43,7 +46,13 @@ export function openPidfd(pid: number): NativePidfd | null {
   }
 }
 
-/** True once the pidfd polls readable: the process exited (zombie or reaped). */
+/**
+ * True once the pidfd polls readable: the process exited (zombie or reaped).
+ * @throws SyscallError from poll(2) (not expected for a pidfd)
+ * @example
+ * if (pidfdExited(pidfd, pid)) native.pidfdClose(pidfd);
+ * @internal
+ */
 export function pidfdExited(pidfd: NativePidfd, pid: number): boolean {
   const r = native.pidfdPoll(pidfd);
   if (r < 0) throw new SyscallError('poll', r, { pid });
@@ -63,6 +72,7 @@ const kCreate: unique symbol = Symbol('ProcessHandle');
  * A handle that is dropped without `close()` has its pidfd closed when it is
  * garbage-collected, and a worker's handles are closed when the worker ends.
  *
+ * @throws TypeError when constructed directly; each method lists its own errors
  * @example
  * using proc = openProcess(pid);
  * proc.kill('SIGTERM');
@@ -90,7 +100,12 @@ export class ProcessHandle implements Disposable {
     this.startTime = startTime;
   }
 
-  /** True once {@link ProcessHandle.close} ran. */
+  /**
+   * True once {@link ProcessHandle.close} ran.
+   * @throws never
+   * @example
+   * if (!proc.closed) proc.kill();
+   */
   get closed(): boolean {
     return this.#pidfd === undefined;
   }
@@ -164,6 +179,7 @@ export class ProcessHandle implements Disposable {
   /**
    * Closes the pidfd. Idempotent. Pending {@link ProcessHandle.exited} calls
    * reject with EBADF.
+   * @throws never
    * @example
    * proc.close();
    */
@@ -176,7 +192,12 @@ export class ProcessHandle implements Disposable {
     for (const waiter of [...this.#waiters]) waiter.fail(new SyscallError('poll', EBADF, { pid: this.pid }));
   }
 
-  /** Same as {@link ProcessHandle.close}, for `using`. */
+  /**
+   * Same as {@link ProcessHandle.close}, for `using`.
+   * @throws never
+   * @example
+   * { using proc = openProcess(pid); proc.kill(); } // closed here
+   */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -27,7 +27,12 @@ import { abortError, raceEvent, validateWaitOptions, type WaitOptions } from './
 const ENOENT = 2;
 const ECHILD = 10;
 
-/** How a process ended. */
+/**
+ * How a process ended.
+ * @example
+ * { pid: 4711, code: null, signal: 'SIGRTMIN+6', signalNumber: 40, coreDumped: false }
+ * { pid: 4712, code: 3, signal: null, signalNumber: null, coreDumped: false }
+ */
 export interface ExitInfo {
   pid: number;
   /** The exit code when it exited by itself, else `null`. */
@@ -245,7 +250,11 @@ export function exitOf(child: ChildProcess): Promise<ExitInfo> {
 // ---------------------------------------------------------------------------
 // waitpid, reapChildren
 
-/** Options of {@link waitpid}. */
+/**
+ * Options of {@link waitpid}.
+ * @example
+ * waitpid(pid, { noHang: false }); // blocks this thread until it exits
+ */
 export interface WaitpidOptions {
   /** `true` (default): return `null` at once if the child is still running. `false` blocks this thread until it exits. */
   noHang?: boolean;
@@ -283,7 +292,11 @@ export function waitpid(pid: number, options?: WaitpidOptions): ExitInfo | null 
   throw new SyscallError('waitpid', r, { pid: p });
 }
 
-/** Options of {@link reapChildren}. */
+/**
+ * Options of {@link reapChildren}.
+ * @example
+ * reapChildren({ exclude: nativeChildren });
+ */
 export interface ReapOptions {
   /** Pids to leave alone as well, e.g. children that native code waits for. Read at every pass. */
   exclude?: Iterable<number>;
@@ -390,7 +403,11 @@ export function isChildSubreaper(): boolean {
 // ---------------------------------------------------------------------------
 // startReaper
 
-/** Options of {@link startReaper}. */
+/**
+ * Options of {@link startReaper}.
+ * @example
+ * startReaper({ onExit: (info) => log(info), intervalMs: 5000, ref: true });
+ */
 export interface ReaperOptions {
   /** Called with each reaped child, after the whole pass. An exception becomes an uncaught exception. */
   onExit?: (info: ExitInfo) => void;
@@ -410,6 +427,7 @@ const kCreateReaper: unique symbol = Symbol('Reaper');
 
 /**
  * A running reaper from {@link startReaper}.
+ * @throws TypeError when constructed directly; SyscallError from the constructor if the watcher cannot start
  * @example
  * const reaper = startReaper();
  * // ...
@@ -436,12 +454,22 @@ export class Reaper implements Disposable {
     this.#schedule(); // zombies that were there before we started
   }
 
-  /** How many children this reaper has reaped so far. */
+  /**
+   * How many children this reaper has reaped so far.
+   * @throws never
+   * @example
+   * console.log(`${reaper.reaped} orphans reaped`);
+   */
   get reaped(): number {
     return this.#reaped;
   }
 
-  /** True once {@link Reaper.close} ran. */
+  /**
+   * True once {@link Reaper.close} ran.
+   * @throws never
+   * @example
+   * if (!reaper.closed) reaper.close();
+   */
   get closed(): boolean {
     return this.#watch === undefined;
   }
@@ -449,6 +477,9 @@ export class Reaper implements Disposable {
   /**
    * Stops reaping. Idempotent. Children that exit afterwards stay zombies
    * until someone reaps them.
+   * @throws never
+   * @example
+   * process.once('SIGTERM', () => reaper.close());
    */
   close(): void {
     if (this.#watch === undefined) return;
@@ -459,7 +490,12 @@ export class Reaper implements Disposable {
     this.#timer = this.#scheduled = undefined;
   }
 
-  /** Same as {@link Reaper.close}, for `using`. */
+  /**
+   * Same as {@link Reaper.close}, for `using`.
+   * @throws never
+   * @example
+   * { using reaper = startReaper(); await work(); } // stopped here
+   */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -6,7 +6,11 @@
  */
 import { invalidArgType, outOfRange, type CodedError } from './errors.js';
 
-/** Options of every call that waits. */
+/**
+ * Options of every call that waits.
+ * @example
+ * await waitForExit(pid, { timeoutMs: 5000, signal: AbortSignal.timeout(10_000) });
+ */
 export interface WaitOptions {
   /** Give up after this many milliseconds (default: wait forever). `0` checks once. */
   timeoutMs?: number;
@@ -27,6 +31,8 @@ const TIMER_MAX = 0x7fffffff;
  * Checks a `{ timeoutMs?, signal? }` argument.
  * @throws TypeError ERR_INVALID_ARG_TYPE (not an object, timeoutMs not a number, signal not an AbortSignal)
  * @throws RangeError ERR_OUT_OF_RANGE (timeoutMs negative or NaN)
+ * @example
+ * const { timeoutMs, signal } = validateWaitOptions(options); // timeoutMs: Infinity when absent
  */
 export function validateWaitOptions(options: unknown, name = 'options'): ValidWaitOptions {
   if (options === undefined) return { timeoutMs: Infinity, signal: undefined };
@@ -44,7 +50,12 @@ export function validateWaitOptions(options: unknown, name = 'options'): ValidWa
   return { timeoutMs: ms, signal };
 }
 
-/** The error a wait rejects with when its AbortSignal fires: Node's `AbortError` shape. */
+/**
+ * The error a wait rejects with when its AbortSignal fires: Node's `AbortError` shape.
+ * @throws never
+ * @example
+ * if (signal.aborted) return Promise.reject(abortError(signal));
+ */
 export function abortError(signal: AbortSignal): Error & CodedError {
   const e = new Error('The operation was aborted', { cause: signal.reason }) as Error & CodedError;
   e.name = 'AbortError';
@@ -52,7 +63,12 @@ export function abortError(signal: AbortSignal): Error & CodedError {
   return e;
 }
 
-/** `TimeoutError [ERR_SIGKIT_TIMEOUT]`: a wait that has no `false` to return ran out of time. */
+/**
+ * `TimeoutError [ERR_SIGKIT_TIMEOUT]`: a wait that has no `false` to return ran out of time.
+ * @throws never
+ * @example
+ * throw timeoutError(`exit of pid ${pid}`, 5000);
+ */
 export function timeoutError(what: string, timeoutMs: number): Error & CodedError & { timeoutMs: number } {
   const e = new Error(`${what} did not happen within ${timeoutMs} ms`) as Error & CodedError & { timeoutMs: number };
   e.name = 'TimeoutError';
@@ -66,6 +82,9 @@ export function timeoutError(what: string, timeoutMs: number): Error & CodedErro
  * comes first. `arm(fire, fail)` starts the source and returns its disarm
  * function, which runs exactly once however the wait ends.
  * Resolves `'event'` or `'timeout'`; rejects with `fail`'s error or an AbortError.
+ * @throws AbortError (as a rejection), whatever `arm` throws or passes to `fail` (as a rejection)
+ * @example
+ * const how = await raceEvent((fire) => { emitter.once('done', fire); return () => emitter.off('done', fire); }, opts);
  */
 export function raceEvent(
   arm: (fire: () => void, fail: (error: Error) => void) => () => void,
