@@ -10,11 +10,13 @@ import { release } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  ProcessHandle,
   Signal,
   SyscallError,
   exitOf,
   isChildSubreaper,
   kill,
+  openProcess,
   reapChildren,
   setChildSubreaper,
   startReaper,
@@ -25,7 +27,20 @@ import {
 import { LIB, runFixture } from '../helpers/fixture.js';
 import { LineReader, exited, makeZombies, procStateOf, start, stopAll } from '../helpers/procs.js';
 
-afterEach(() => stopAll());
+// Non-children started through a shell: stopAll() only knows the shell.
+// Ended through a pidfd, so cleanup can never reach a recycled pid.
+const nonChildren: ProcessHandle[] = [];
+afterEach(() => {
+  stopAll();
+  for (const h of nonChildren.splice(0)) {
+    try {
+      h.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+    h.close();
+  }
+});
 
 function errorOf(fn: () => unknown): Record<string, unknown> {
   try {
@@ -53,6 +68,7 @@ async function nonChild(): Promise<number> {
   const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
   const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
   if (ppid === process.pid) throw new Error('expected a non-child');
+  nonChildren.push(openProcess(pid));
   return pid;
 }
 
