@@ -6,7 +6,8 @@
       "defines": [
         "NAPI_VERSION=8",
         "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS",
-        "NODE_ADDON_API_DISABLE_DEPRECATED"
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"
       ],
       "cflags": ["-Wall", "-Wextra", "-Werror", "-fvisibility=hidden"],
       "cflags_cc": ["-Wall", "-Wextra", "-Werror", "-fvisibility=hidden", "-std=c++17"],
@@ -17,7 +18,10 @@
             "native/kill.cc",
             "native/proc.cc",
             "native/proc_parse.cc",
-            "native/sigaction.cc"
+            "native/sigaction.cc",
+            "native/loop_resources.cc",
+            "native/pidfd.cc",
+            "native/wait.cc"
           ],
           "defines": ["SIGKIT_LINUX=1", "_GNU_SOURCE"]
         }, {

@@ -4,8 +4,9 @@ import { machine, table } from './harness.mjs';
 import * as killSuite from './kill.mjs';
 import * as procSuite from './proc.mjs';
 import * as sigactionSuite from './sigaction.mjs';
+import * as waitSuite from './wait.mjs';
 
-const suites = [killSuite, procSuite, sigactionSuite];
+const suites = [killSuite, procSuite, sigactionSuite, waitSuite];
 const rows = [];
 for (const suite of suites) rows.push(...(await suite.rows()));
 console.log(`Machine: ${machine()}\n`);

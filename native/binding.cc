@@ -9,6 +9,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sigkit::InitKill(env, exports);
   sigkit::InitProc(env, exports);
   sigkit::InitSigaction(env, exports);
+  sigkit::InitPidfd(env, exports);
+  sigkit::InitWait(env, exports);
   return exports;
 }
 

@@ -45,5 +45,7 @@ inline bool ArgInt32(const Napi::CallbackInfo& info, size_t i, int32_t* out) {
 void InitKill(Napi::Env env, Napi::Object exports);
 void InitProc(Napi::Env env, Napi::Object exports);
 void InitSigaction(Napi::Env env, Napi::Object exports);
+void InitPidfd(Napi::Env env, Napi::Object exports);
+void InitWait(Napi::Env env, Napi::Object exports);
 
 }  // namespace sigkit

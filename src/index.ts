@@ -12,3 +12,7 @@ export { readProcess, listProcesses, children, descendants, processTree, isZombi
 export type { ProcessInfo, ProcessSummary, ProcessTree, ProcessState, SignalMasks, ZombieInfo, ProcessQuery, ListOptions } from './proc.js';
 export { onSignal, signalEvents, waitForSignal, signalStats, getDisposition } from './sigaction.js';
 export type { SignalEvent, SignalCode, OnSignalOptions, SignalEventsOptions, WaitForSignalOptions, SignalStats, Disposition } from './sigaction.js';
+export { openProcess, ProcessHandle } from './pidfd.js';
+export { waitForExit, exitOf, waitpid, reapChildren, setChildSubreaper, isChildSubreaper, startReaper, Reaper } from './wait.js';
+export type { ExitInfo, WaitpidOptions, ReapOptions, ReaperOptions } from './wait.js';
+export type { WaitOptions } from './waiting.js';

@@ -1,0 +1,552 @@
+/**
+ * Waiting for processes and reaping children without stealing them from
+ * Node's `child_process`.
+ *
+ * libuv reaps each child_process child itself with waitpid(pid, WNOHANG) on
+ * the loop that spawned it; if anyone else reaps it first, Node never emits
+ * `exit` (NODE-LINUX-FACTS.md item 4). So nothing here waits for -1, 0 or a
+ * group. A reaping pass lists the children of the calling thread (a child's
+ * parent is the thread that forked it, and adopted orphans go to the main
+ * thread), drops the pids this env's loop still owns (its active
+ * UV_PROCESS handles) and reaps each of the rest by pid with __WNOTHREAD, so
+ * the kernel itself refuses another thread's child (a worker's). The listing
+ * and the exclusion run synchronously on the one thread that could spawn or
+ * reap those children, and a zombie's pid cannot be reused while it is
+ * unreaped: the pass is race-free.
+ */
+import { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { catalogue } from './catalogue.js';
+import { SyscallError, invalidArgType, invalidArgValue, outOfRange, type CodedError } from './errors.js';
+import { native, type NativeExit, type NativePidfd, type NativeSigchldWatch } from './native.js';
+import { openPidfd, pidfdExited } from './pidfd.js';
+import { validatePid } from './validate.js';
+import { abortError, raceEvent, validateWaitOptions, type WaitOptions } from './waiting.js';
+
+const ENOENT = 2;
+const ECHILD = 10;
+
+/**
+ * How a process ended.
+ * @example
+ * { pid: 4711, code: null, signal: 'SIGRTMIN+6', signalNumber: 40, coreDumped: false }
+ * { pid: 4712, code: 3, signal: null, signalNumber: null, coreDumped: false }
+ */
+export interface ExitInfo {
+  pid: number;
+  /** The exit code when it exited by itself, else `null`. */
+  code: number | null;
+  /** The canonical name of the signal that killed it (`'SIGTERM'`, `'SIGRTMIN+6'`), else `null`. */
+  signal: string | null;
+  /** The number of that signal, else `null`. */
+  signalNumber: number | null;
+  /** True when it dumped core. */
+  coreDumped: boolean;
+}
+
+function signalNameOf(n: number): string {
+  try {
+    return catalogue.name(n);
+  } catch {
+    return `SIG${n}`;
+  }
+}
+
+function toExitInfo(exit: NativeExit, pid: number): ExitInfo {
+  return {
+    pid,
+    code: exit.code,
+    signal: exit.signal === null ? null : signalNameOf(exit.signal),
+    signalNumber: exit.signal,
+    coreDumped: exit.core,
+  };
+}
+
+function coded(error: Error, code: string, fields: Record<string, unknown> = {}): Error & CodedError {
+  return Object.assign(error, { code }, fields);
+}
+
+// ---------------------------------------------------------------------------
+// waitForExit
+
+/**
+ * Waits for any process to exit, child or not, event-driven through a pidfd
+ * (no polling). Resolves `true` once it has exited: a zombie counts, and so
+ * does a pid that does not exist (it has already exited, or never was).
+ * Resolves `false` when `timeoutMs` passes first (`timeoutMs: 0` checks once).
+ * Keeps the event loop alive while it waits, like a timer.
+ *
+ * @throws TypeError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE; RangeError ERR_OUT_OF_RANGE (the promise rejects)
+ * @throws AbortError ABORT_ERR when `signal` aborts
+ * @throws SyscallError EINVAL/ENOENT (a thread id, not a process), EMFILE
+ * @example
+ * kill(pid, 'SIGTERM');
+ * if (!(await waitForExit(pid, { timeoutMs: 5000 }))) kill(pid, 'SIGKILL');
+ */
+export function waitForExit(pid: number, options?: WaitOptions): Promise<boolean> {
+  let pidfd: NativePidfd | null;
+  let p: number;
+  try {
+    p = validatePid(pid);
+    const opts = validateWaitOptions(options);
+    if (opts.signal?.aborted) return Promise.reject(abortError(opts.signal));
+    pidfd = openPidfd(p);
+    if (pidfd === null) return Promise.resolve(true);
+    const fd = pidfd;
+    let done = false;
+    try {
+      done = pidfdExited(fd, p);
+    } catch (error) {
+      native.pidfdClose(fd);
+      throw error;
+    }
+    if (done || opts.timeoutMs === 0) {
+      native.pidfdClose(fd);
+      return Promise.resolve(done);
+    }
+    return raceEvent((fire, fail) => {
+      const r = native.pidfdWatch(fd, (events) => (events < 0 ? fail(new SyscallError('poll', events, { pid: p })) : fire()));
+      if (r < 0) throw new SyscallError('epoll_ctl', r, { pid: p });
+      return () => native.pidfdUnwatch(fd);
+    }, opts).then(
+      (how) => {
+        native.pidfdClose(fd);
+        return how === 'event';
+      },
+      (error: unknown) => {
+        native.pidfdClose(fd);
+        throw error;
+      },
+    );
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// exitOf
+
+const exits = new WeakMap<ChildProcess, Promise<ExitInfo>>();
+
+function spawnFailed(child: ChildProcess): Error & CodedError {
+  return coded(
+    new Error(`exitOf: the child has no pid: spawning ${JSON.stringify(child.spawnfile)} failed (see its 'error' event)`),
+    'ERR_SIGKIT_SPAWN_FAILED',
+    { spawnfile: child.spawnfile },
+  );
+}
+
+function exitUnavailable(child: ChildProcess): Error & CodedError {
+  return coded(
+    new Error(
+      `exitOf: pid ${child.pid} was already reaped by child_process, so its true exit is unknown ` +
+        `(Node reports a realtime signal as code 0); call exitOf(child) right after spawn()`,
+    ),
+    'ERR_SIGKIT_EXIT_UNAVAILABLE',
+    { pid: child.pid },
+  );
+}
+
+/** Node's view, when nothing better is left: names every signal Node names, but a realtime signal reads as code 0. */
+function nodeView(child: ChildProcess): Promise<ExitInfo> {
+  const build = (code: number | null, signal: NodeJS.Signals | null): ExitInfo => ({
+    pid: child.pid!,
+    code: signal ? null : code,
+    signal: signal ?? null,
+    signalNumber: signal ? (osConstants.signals[signal] ?? null) : null,
+    coreDumped: false,
+  });
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(build(child.exitCode, child.signalCode));
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(build(code, signal))));
+}
+
+function watchChild(child: ChildProcess): Promise<ExitInfo> {
+  const pid = child.pid;
+  if (pid === undefined) return Promise.reject(spawnFailed(child));
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.reject(exitUnavailable(child));
+  const pidfd = openPidfd(pid);
+  if (pidfd === null) return Promise.reject(exitUnavailable(child));
+  // The pidfd names the child (not a process that reused its pid) as long as
+  // libuv has not reaped it, i.e. its handle is still active on this loop.
+  if (!native.loopChildPids().includes(pid)) {
+    native.pidfdClose(pidfd);
+    return Promise.reject(exitUnavailable(child));
+  }
+  // Called when the pidfd polls readable (or at once): the child exited.
+  const settle = (): ExitInfo | 'running' | 'unknown' => {
+    // WNOWAIT: read the status and leave the zombie for libuv to reap.
+    const w = native.pidfdWaitid(pidfd, true);
+    if (typeof w === 'object') return toExitInfo(w, pid);
+    if (w === 0) return 'running';
+    if (w !== -ECHILD) throw new SyscallError('waitid', w, { pid });
+    // ECHILD: libuv reaped it in this same loop turn, before our poll
+    // callback ran. Since 6.15 the kernel keeps the status for our pidfd.
+    const info = native.pidfdGetInfo(pidfd);
+    if (typeof info === 'object' && info.exit) return toExitInfo(info.exit, pid);
+    return 'unknown'; // kernel < 6.15
+  };
+  return new Promise<ExitInfo>((resolve, reject) => {
+    const finish = (result: ExitInfo | 'unknown'): void => {
+      native.pidfdClose(pidfd);
+      if (result === 'unknown') nodeView(child).then(resolve, reject);
+      else resolve(result);
+    };
+    const attempt = (): void => {
+      try {
+        const result = settle();
+        if (result !== 'running') {
+          finish(result);
+          return;
+        }
+        const r = native.pidfdWatch(pidfd, (events) => {
+          if (events < 0) {
+            native.pidfdClose(pidfd);
+            reject(new SyscallError('poll', events, { pid }));
+          } else {
+            attempt();
+          }
+        });
+        if (r < 0) throw new SyscallError('epoll_ctl', r, { pid });
+      } catch (error) {
+        native.pidfdClose(pidfd);
+        reject(error);
+      }
+    };
+    attempt();
+  });
+}
+
+/**
+ * The true exit of a `child_process` child, read from the kernel without
+ * reaping it (Node still gets its `exit` event). Unlike Node, it names
+ * realtime signals: a child killed by `SIGRTMIN+6` resolves
+ * `{ code: null, signal: 'SIGRTMIN+6' }` where Node says `code 0`.
+ *
+ * Call it right after `spawn()` (any time before the child is reaped): the
+ * pidfd is opened at once on this thread, which is race-free. Calling it
+ * again for the same child returns the same promise.
+ *
+ * @throws TypeError ERR_INVALID_ARG_TYPE (not a ChildProcess); like every error here, as a rejection
+ * @throws Error ERR_SIGKIT_SPAWN_FAILED (the child has no pid: spawning failed), ERR_SIGKIT_EXIT_UNAVAILABLE (child_process already reaped it)
+ * @example
+ * const child = spawn('worker');
+ * const { code, signal } = await exitOf(child);   // signal: 'SIGRTMIN+6'
+ */
+export function exitOf(child: ChildProcess): Promise<ExitInfo> {
+  if (!(child instanceof ChildProcess)) return Promise.reject(invalidArgType('child', 'an instance of ChildProcess', child));
+  let result = exits.get(child);
+  if (result === undefined) {
+    try {
+      result = watchChild(child);
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    exits.set(child, result);
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------
+// waitpid, reapChildren
+
+/**
+ * Options of {@link waitpid}.
+ * @example
+ * waitpid(pid, { noHang: false }); // blocks this thread until it exits
+ */
+export interface WaitpidOptions {
+  /** `true` (default): return `null` at once if the child is still running. `false` blocks this thread until it exits. */
+  noHang?: boolean;
+}
+
+/**
+ * waitpid(2) for one child of this thread that `child_process` does not own,
+ * e.g. an orphan adopted as a subreaper (orphans go to the main thread).
+ * Reaps it and returns how it ended, or `null` while it runs (`noHang`).
+ * With `noHang: false` it blocks the whole thread until the child exits.
+ *
+ * @throws TypeError ERR_INVALID_ARG_TYPE; ERR_INVALID_ARG_VALUE (a child_process child: reaping it would take its exit from Node, use {@link exitOf})
+ * @throws RangeError ERR_OUT_OF_RANGE
+ * @throws SyscallError ECHILD (not a child of this thread, or already reaped)
+ * @example
+ * setChildSubreaper();
+ * const info = waitpid(orphanPid);   // null while it runs
+ */
+export function waitpid(pid: number, options?: WaitpidOptions): ExitInfo | null {
+  const p = validatePid(pid);
+  let noHang = true;
+  if (options !== undefined) {
+    if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+    if (options.noHang !== undefined) {
+      if (typeof options.noHang !== 'boolean') throw invalidArgType('options.noHang', 'of type boolean', options.noHang);
+      noHang = options.noHang;
+    }
+  }
+  if (native.loopChildPids().includes(p)) {
+    throw invalidArgValue('pid', p, 'is a child_process child: reaping it would take its exit from Node (use exitOf(child))');
+  }
+  const r = native.waitpid(p, noHang);
+  if (typeof r === 'object') return toExitInfo(r, p);
+  if (r === 0) return null;
+  throw new SyscallError('waitpid', r, { pid: p });
+}
+
+/**
+ * Options of {@link reapChildren}.
+ * @example
+ * reapChildren({ exclude: nativeChildren });
+ */
+export interface ReapOptions {
+  /** Pids to leave alone as well, e.g. children that native code waits for. Read at every pass. */
+  exclude?: Iterable<number>;
+}
+
+function validateExclude(exclude: unknown, name: string): Iterable<number> | undefined {
+  if (exclude === undefined) return undefined;
+  if (exclude === null || typeof (exclude as Iterable<number>)[Symbol.iterator] !== 'function' || typeof exclude === 'string') {
+    throw invalidArgType(name, 'an iterable of pids', exclude);
+  }
+  return exclude as Iterable<number>;
+}
+
+// Without CONFIG_PROC_CHILDREN: every process whose parent is this process.
+// Children of other threads come back too; __WNOTHREAD makes them ECHILD.
+function childrenByPpid(): number[] {
+  const me = process.pid;
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // "pid (comm) S ppid ...": comm may hold ') ', so count from the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3)[1]);
+    if (ppid === me) out.push(Number(name));
+  }
+  return out;
+}
+
+function reapPass(exclude: Iterable<number> | undefined): ExitInfo[] {
+  const listed = native.threadChildren();
+  if (typeof listed === 'number' && listed !== -ENOENT) throw new SyscallError('open', listed, { path: '/proc/self/task/<tid>/children' });
+  const children = typeof listed === 'number' ? childrenByPpid() : listed;
+  if (children.length === 0) return [];
+  // libuv's own children on this loop; listed after the children, on the
+  // same thread, with no way for libuv to spawn or reap in between.
+  const owned = new Set(native.loopChildPids());
+  const skip = exclude === undefined ? undefined : new Set(exclude);
+  const reaped: ExitInfo[] = [];
+  for (const pid of children) {
+    if (owned.has(pid) || skip?.has(pid)) continue;
+    const r = native.waitpid(pid, true);
+    if (typeof r === 'object') reaped.push(toExitInfo(r, pid));
+    else if (r !== 0 && r !== -ECHILD) throw new SyscallError('waitpid', r, { pid });
+  }
+  return reaped;
+}
+
+/**
+ * Reaps, without blocking, every exited child of this thread that Node's
+ * `child_process` does not own, and returns how each ended. Never takes an
+ * exit from `child_process` (including children of other threads, such as a
+ * worker's). Orphans adopted as a subreaper are children of the main thread:
+ * call it there.
+ *
+ * @throws TypeError ERR_INVALID_ARG_TYPE (options, exclude)
+ * @throws SyscallError when /proc or waitpid fail unexpectedly
+ * @example
+ * setChildSubreaper();
+ * // ... later, or on a timer:
+ * for (const info of reapChildren()) console.log(info.pid, info.code ?? info.signal);
+ */
+export function reapChildren(options?: ReapOptions): ExitInfo[] {
+  if (options !== undefined && (options === null || typeof options !== 'object')) throw invalidArgType('options', 'of type object', options);
+  return reapPass(validateExclude(options?.exclude, 'options.exclude'));
+}
+
+// ---------------------------------------------------------------------------
+// subreaper
+
+/**
+ * PR_SET_CHILD_SUBREAPER: orphaned descendants are re-parented to this
+ * process (its main thread) instead of to PID 1, and must then be reaped
+ * here: use {@link startReaper} or {@link reapChildren}. Process-wide.
+ *
+ * @throws TypeError ERR_INVALID_ARG_TYPE
+ * @throws SyscallError EINVAL, EPERM
+ * @example
+ * setChildSubreaper();
+ * const reaper = startReaper({ onExit: (i) => console.log('reaped', i.pid) });
+ */
+export function setChildSubreaper(on = true): void {
+  if (typeof on !== 'boolean') throw invalidArgType('on', 'of type boolean', on);
+  const r = native.prctlSetChildSubreaper(on);
+  if (r !== 0) throw new SyscallError('prctl', r);
+}
+
+/**
+ * True when this process is a child subreaper (PR_GET_CHILD_SUBREAPER).
+ * @throws SyscallError EINVAL
+ * @example
+ * if (!isChildSubreaper()) setChildSubreaper();
+ */
+export function isChildSubreaper(): boolean {
+  const r = native.prctlGetChildSubreaper();
+  if (r < 0) throw new SyscallError('prctl', r);
+  return r === 1;
+}
+
+// ---------------------------------------------------------------------------
+// startReaper
+
+/**
+ * Options of {@link startReaper}.
+ * @example
+ * startReaper({ onExit: (info) => log(info), intervalMs: 5000, ref: true });
+ */
+export interface ReaperOptions {
+  /** Called with each reaped child, after the whole pass. An exception becomes an uncaught exception. */
+  onExit?: (info: ExitInfo) => void;
+  /** Pids to leave alone as well; read at every pass, so a Set you keep updating stays current. */
+  exclude?: Iterable<number>;
+  /**
+   * A safety-net pass every `intervalMs` (default 1000; 0: none) besides
+   * the SIGCHLD-driven ones: catches a SIGCHLD that someone else's signal
+   * handler swallowed without chaining to libuv's.
+   */
+  intervalMs?: number;
+  /** Keep the event loop alive while the reaper runs (default false, like a signal listener). */
+  ref?: boolean;
+}
+
+const kCreateReaper: unique symbol = Symbol('Reaper');
+
+/**
+ * A running reaper from {@link startReaper}.
+ * @throws TypeError when constructed directly; SyscallError from the constructor if the watcher cannot start
+ * @example
+ * const reaper = startReaper();
+ * // ...
+ * reaper.close();
+ */
+export class Reaper implements Disposable {
+  #watch: NativeSigchldWatch | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #scheduled: NodeJS.Immediate | undefined;
+  #reaped = 0;
+  readonly #onExit: ((info: ExitInfo) => void) | undefined;
+  readonly #exclude: Iterable<number> | undefined;
+
+  /** @internal Use {@link startReaper}. */
+  constructor(key: typeof kCreateReaper, options: Required<Pick<ReaperOptions, 'intervalMs' | 'ref'>> & ReaperOptions) {
+    if (key !== kCreateReaper) throw new TypeError('Illegal constructor: use startReaper()');
+    this.#onExit = options.onExit;
+    this.#exclude = options.exclude;
+    const watch = native.sigchldWatch(() => this.#schedule());
+    if (typeof watch === 'number') throw new SyscallError('sigaction', watch, { signal: 'SIGCHLD' });
+    this.#watch = watch;
+    if (options.ref) native.sigchldRef(watch, true);
+    if (options.intervalMs > 0) this.#timer = setInterval(() => this.#schedule(), options.intervalMs).unref();
+    this.#schedule(); // zombies that were there before we started
+  }
+
+  /**
+   * How many children this reaper has reaped so far.
+   * @throws never
+   * @example
+   * console.log(`${reaper.reaped} orphans reaped`);
+   */
+  get reaped(): number {
+    return this.#reaped;
+  }
+
+  /**
+   * True once {@link Reaper.close} ran.
+   * @throws never
+   * @example
+   * if (!reaper.closed) reaper.close();
+   */
+  get closed(): boolean {
+    return this.#watch === undefined;
+  }
+
+  /**
+   * Stops reaping. Idempotent. Children that exit afterwards stay zombies
+   * until someone reaps them.
+   * @throws never
+   * @example
+   * process.once('SIGTERM', () => reaper.close());
+   */
+  close(): void {
+    if (this.#watch === undefined) return;
+    native.sigchldClose(this.#watch);
+    this.#watch = undefined;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    if (this.#scheduled !== undefined) clearImmediate(this.#scheduled);
+    this.#timer = this.#scheduled = undefined;
+  }
+
+  /**
+   * Same as {@link Reaper.close}, for `using`.
+   * @throws never
+   * @example
+   * { using reaper = startReaper(); await work(); } // stopped here
+   */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  // Several SIGCHLDs in one loop turn make one pass, after them all.
+  #schedule(): void {
+    if (this.#scheduled !== undefined || this.#watch === undefined) return;
+    this.#scheduled = setImmediate(() => {
+      this.#scheduled = undefined;
+      if (this.#watch === undefined) return;
+      const reaped = reapPass(this.#exclude);
+      this.#reaped += reaped.length;
+      for (const info of reaped) {
+        try {
+          this.#onExit?.(info);
+        } catch (error) {
+          process.nextTick(() => {
+            throw error;
+          });
+        }
+      }
+    });
+  }
+}
+
+/**
+ * Starts a long-running reaper for supervisors and PID 1: after every SIGCHLD
+ * (and on a low-frequency safety timer) it reaps every exited child of this
+ * thread that `child_process` does not own, like {@link reapChildren}.
+ * Pair it with {@link setChildSubreaper} to collect orphaned descendants;
+ * run it on the main thread, which is where orphans go.
+ *
+ * SIGCHLD arrives through a libuv signal watcher on this thread's loop, so
+ * it shares libuv's handler instead of fighting it: while the reaper runs,
+ * spawning or closing `child_process` children never resets SIGCHLD.
+ *
+ * @throws TypeError ERR_INVALID_ARG_TYPE; RangeError ERR_OUT_OF_RANGE (intervalMs)
+ * @example
+ * setChildSubreaper();
+ * const reaper = startReaper({ onExit: ({ pid, code, signal }) => log(pid, code ?? signal) });
+ * process.on('SIGTERM', () => reaper.close());
+ */
+export function startReaper(options: ReaperOptions = {}): Reaper {
+  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+  const { onExit, intervalMs = 1000, ref = false } = options;
+  if (onExit !== undefined && typeof onExit !== 'function') throw invalidArgType('options.onExit', 'of type function', onExit);
+  if (typeof intervalMs !== 'number') throw invalidArgType('options.intervalMs', 'of type number', intervalMs);
+  if (!Number.isInteger(intervalMs) || intervalMs < 0 || intervalMs > 0x7fffffff) {
+    throw outOfRange('options.intervalMs', 'an integer >= 0 and <= 2147483647', intervalMs);
+  }
+  if (typeof ref !== 'boolean') throw invalidArgType('options.ref', 'of type boolean', ref);
+  const exclude = validateExclude(options.exclude, 'options.exclude');
+  return new Reaper(kCreateReaper, { onExit, exclude, intervalMs, ref });
+}
