@@ -16,3 +16,7 @@ export { openProcess, ProcessHandle } from './pidfd.js';
 export { waitForExit, exitOf, waitpid, reapChildren, setChildSubreaper, isChildSubreaper, startReaper, Reaper } from './wait.js';
 export type { ExitInfo, WaitpidOptions, ReapOptions, ReaperOptions } from './wait.js';
 export type { WaitOptions } from './waiting.js';
+export { terminate, terminateGroup, terminateTree } from './terminate.js';
+export type { TerminateOptions, TerminateStep, TerminateResult, TerminateManyResult, MemberResult, SentStep } from './terminate.js';
+export { killMatching, terminateMatching } from './match.js';
+export type { MatchResult, TerminateMatchResult } from './match.js';

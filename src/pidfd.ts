@@ -8,6 +8,7 @@
  * the event loop, never a polling loop.
  */
 import { SyscallError } from './errors.js';
+import { toExitInfo, type ExitInfo } from './exit-info.js';
 import { native, type NativePidfd } from './native.js';
 import type { SignalLike } from './signals.js';
 import { signalForContext, validatePid, validateSendSignal } from './validate.js';
@@ -174,6 +175,27 @@ export class ProcessHandle implements Disposable {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * How the process ended, when the kernel can tell through the pidfd: for
+   * this thread's own child before it is reaped (waitid with WNOWAIT: the
+   * zombie is left for its reaper), and for any process after it was reaped
+   * (PIDFD_INFO_EXIT, Linux 6.15+, when the handle was opened before the
+   * exit). `null` while it runs, or when the kernel cannot say.
+   *
+   * @throws SyscallError EBADF (handle closed)
+   * @example
+   * await proc.exited();
+   * proc.exitInfo()?.signal; // 'SIGTERM'
+   */
+  exitInfo(): ExitInfo | null {
+    const pidfd = this.#open('waitid');
+    const w = native.pidfdWaitid(pidfd, true);
+    if (typeof w === 'object') return toExitInfo(w, this.pid);
+    const info = native.pidfdGetInfo(pidfd);
+    if (typeof info === 'object' && info.exit) return toExitInfo(info.exit, this.pid);
+    return null;
   }
 
   /**

@@ -17,9 +17,9 @@
 import { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { catalogue } from './catalogue.js';
 import { SyscallError, invalidArgType, invalidArgValue, outOfRange, type CodedError } from './errors.js';
-import { native, type NativeExit, type NativePidfd, type NativeSigchldWatch } from './native.js';
+import { native, type NativePidfd, type NativeSigchldWatch } from './native.js';
+import { toExitInfo, type ExitInfo } from './exit-info.js';
 import { openPidfd, pidfdExited } from './pidfd.js';
 import { validatePid } from './validate.js';
 import { abortError, raceEvent, validateWaitOptions, type WaitOptions } from './waiting.js';
@@ -27,41 +27,7 @@ import { abortError, raceEvent, validateWaitOptions, type WaitOptions } from './
 const ENOENT = 2;
 const ECHILD = 10;
 
-/**
- * How a process ended.
- * @example
- * { pid: 4711, code: null, signal: 'SIGRTMIN+6', signalNumber: 40, coreDumped: false }
- * { pid: 4712, code: 3, signal: null, signalNumber: null, coreDumped: false }
- */
-export interface ExitInfo {
-  pid: number;
-  /** The exit code when it exited by itself, else `null`. */
-  code: number | null;
-  /** The canonical name of the signal that killed it (`'SIGTERM'`, `'SIGRTMIN+6'`), else `null`. */
-  signal: string | null;
-  /** The number of that signal, else `null`. */
-  signalNumber: number | null;
-  /** True when it dumped core. */
-  coreDumped: boolean;
-}
-
-function signalNameOf(n: number): string {
-  try {
-    return catalogue.name(n);
-  } catch {
-    return `SIG${n}`;
-  }
-}
-
-function toExitInfo(exit: NativeExit, pid: number): ExitInfo {
-  return {
-    pid,
-    code: exit.code,
-    signal: exit.signal === null ? null : signalNameOf(exit.signal),
-    signalNumber: exit.signal,
-    coreDumped: exit.core,
-  };
-}
+export type { ExitInfo } from './exit-info.js';
 
 function coded(error: Error, code: string, fields: Record<string, unknown> = {}): Error & CodedError {
   return Object.assign(error, { code }, fields);
