@@ -5,8 +5,9 @@ import * as killSuite from './kill.mjs';
 import * as procSuite from './proc.mjs';
 import * as sigactionSuite from './sigaction.mjs';
 import * as waitSuite from './wait.mjs';
+import * as terminateSuite from './terminate.mjs';
 
-const suites = [killSuite, procSuite, sigactionSuite, waitSuite];
+const suites = [killSuite, procSuite, sigactionSuite, waitSuite, terminateSuite];
 const rows = [];
 for (const suite of suites) rows.push(...(await suite.rows()));
 console.log(`Machine: ${machine()}\n`);

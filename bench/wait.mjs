@@ -22,7 +22,7 @@ import { fmt, median } from './harness.mjs';
 const require = createRequire(import.meta.url);
 const { waitForExit, kill } = require('../lib/index.js');
 
-const FACTORY = String.raw`
+export const FACTORY = String.raw`
 import os, signal, sys, time
 def reap(*_):
     try:
@@ -69,7 +69,7 @@ while True:
 `;
 
 /** Lines of a child's stdout, keyed by their first word and pid. */
-function lineWaiter(child) {
+export function lineWaiter(child) {
   const pending = new Map();
   const seen = new Map();
   createInterface({ input: child.stdout }).on('line', (line) => {

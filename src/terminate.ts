@@ -12,6 +12,7 @@
  *   it (systemd and s6 do the same).
  * - Cancellable: `signal` (AbortSignal) cancels the waiting, not what was sent.
  */
+import { setMaxListeners } from 'node:events';
 import { catalogue } from './catalogue.js';
 import { SyscallError, invalidArgType, invalidArgValue, isSyscallError } from './errors.js';
 import type { ExitInfo } from './exit-info.js';
@@ -158,6 +159,8 @@ async function allExited(handles: ProcessHandle[], ms: number, signal: AbortSign
   if (alive.length === 0) return true;
   if (ms <= 0) return false;
   const controller = new AbortController();
+  // One internal signal serves every member's wait (a tree may have hundreds).
+  setMaxListeners(0, controller.signal);
   const onAbort = () => controller.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
