@@ -51,6 +51,8 @@ export interface TerminateOptions {
   signal?: AbortSignal;
   /** Called as each step is sent. */
   onStep?: (step: SentStep & { pids: number[] }) => void;
+  /** Called as each process (or group/tree member) is seen to exit. */
+  onExit?: (event: { pid: number; exitedAfterMs: number }) => void;
 }
 
 /** What `terminate` did and saw. */
@@ -78,6 +80,8 @@ export interface MemberResult {
   pid: number;
   comm: string;
   exited: boolean;
+  /** When its exit was seen, ms after the call (absent if it was gone before it was watched). */
+  exitedAfterMs?: number;
   zombie?: boolean;
   exit?: ExitInfo;
 }
@@ -105,7 +109,14 @@ const DEFAULT_STEPS: readonly TerminateStep[] = Object.freeze([
   { signal: 'SIGKILL', waitMs: 2000 },
 ]);
 
-function validateOptions(opts: unknown): { steps: Step[]; signal: AbortSignal | undefined; onStep: TerminateOptions['onStep'] } {
+interface ValidOptions {
+  steps: Step[];
+  signal: AbortSignal | undefined;
+  onStep: TerminateOptions['onStep'];
+  onExit: TerminateOptions['onExit'];
+}
+
+function validateOptions(opts: unknown): ValidOptions {
   if (opts === undefined) opts = {};
   if (opts === null || typeof opts !== 'object') throw invalidArgType('options', 'of type object', opts);
   const o = opts as TerminateOptions;
@@ -129,7 +140,8 @@ function validateOptions(opts: unknown): { steps: Step[]; signal: AbortSignal | 
   });
   const { signal } = validateWaitOptions({ signal: o.signal });
   if (o.onStep !== undefined && typeof o.onStep !== 'function') throw invalidArgType('options.onStep', 'a function', o.onStep);
-  return { steps, signal, onStep: o.onStep };
+  if (o.onExit !== undefined && typeof o.onExit !== 'function') throw invalidArgType('options.onExit', 'a function', o.onExit);
+  return { steps, signal, onStep: o.onStep, onExit: o.onExit };
 }
 
 const polite = (sig: number) => sig !== SIGKILL && sig !== SIGCONT;
@@ -153,9 +165,16 @@ function send(handle: ProcessHandle, sig: number): boolean {
   }
 }
 
-/** Resolves true when every handle has exited, false when `ms` ran out; rejects on abort. */
-async function allExited(handles: ProcessHandle[], ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-  const alive = handles.filter((h) => h.isAlive());
+/**
+ * Resolves true when every handle has exited, false when `ms` ran out;
+ * rejects on abort. `seen(h)` is called as each one is seen to have exited.
+ */
+async function allExited(handles: ProcessHandle[], ms: number, signal: AbortSignal | undefined, seen?: (h: ProcessHandle) => void): Promise<boolean> {
+  const alive = handles.filter((h) => {
+    if (h.isAlive()) return true;
+    seen?.(h);
+    return false;
+  });
   if (alive.length === 0) return true;
   if (ms <= 0) return false;
   const controller = new AbortController();
@@ -164,7 +183,7 @@ async function allExited(handles: ProcessHandle[], ms: number, signal: AbortSign
   const onAbort = () => controller.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    await Promise.all(alive.map((h) => h.exited({ timeoutMs: ms, signal: controller.signal })));
+    await Promise.all(alive.map((h) => h.exited({ timeoutMs: ms, signal: controller.signal }).then(() => seen?.(h))));
     return true;
   } catch (e) {
     if (signal?.aborted) throw abortError(signal);
@@ -232,7 +251,7 @@ function openOrNull(pid: number): ProcessHandle | null {
  */
 export async function terminate(target: number | ProcessHandle, opts?: TerminateOptions): Promise<TerminateResult> {
   const t0 = now();
-  const { steps, signal, onStep } = validateOptions(opts);
+  const { steps, signal, onStep, onExit } = validateOptions(opts);
   let handle: ProcessHandle | null;
   let owned = false;
   if (target instanceof ProcessHandle) {
@@ -261,6 +280,7 @@ export async function terminate(target: number | ProcessHandle, opts?: Terminate
       if (await allExited([handle], step.waitMs, signal)) {
         result.exited = true;
         result.exitedAfterMs = now() - t0;
+        onExit?.({ pid: handle.pid, exitedAfterMs: result.exitedAfterMs });
         Object.assign(result, ending(handle));
         return result;
       }
@@ -295,6 +315,17 @@ function groupMembers(pgid: number): { alive: number[]; any: boolean } {
 class Pinned {
   readonly handles = new Map<number, ProcessHandle>();
   readonly comms = new Map<number, string>();
+  readonly exitedAt = new Map<number, number>();
+
+  constructor(private readonly t0: number, private readonly onExit: TerminateOptions['onExit']) {}
+
+  /** Records (once) that a member was seen to exit; reports it. */
+  readonly seen = (h: ProcessHandle): void => {
+    if (this.exitedAt.has(h.pid)) return;
+    const exitedAfterMs = now() - this.t0;
+    this.exitedAt.set(h.pid, exitedAfterMs);
+    this.onExit?.({ pid: h.pid, exitedAfterMs });
+  };
 
   has(pid: number): boolean {
     return this.handles.has(pid);
@@ -309,14 +340,15 @@ class Pinned {
     return [...this.handles.values()];
   }
 
-  allExited(): boolean {
+  noneAlive(): boolean {
     return this.all().every((h) => !h.isAlive());
   }
 
   results(): MemberResult[] {
     return this.all().map((h) => {
       const exited = !h.isAlive();
-      return { pid: h.pid, comm: this.comms.get(h.pid) ?? '', exited, ...(exited ? ending(h) : {}) };
+      const at = this.exitedAt.get(h.pid);
+      return { pid: h.pid, comm: this.comms.get(h.pid) ?? '', exited, ...(at !== undefined ? { exitedAfterMs: at } : {}), ...(exited ? ending(h) : {}) };
     });
   }
 
@@ -341,10 +373,10 @@ class Pinned {
  */
 export async function terminateGroup(pgid: number, opts?: TerminateOptions): Promise<TerminateManyResult> {
   const t0 = now();
-  const { steps, signal, onStep } = validateOptions(opts);
+  const { steps, signal, onStep, onExit } = validateOptions(opts);
   const g = validatePgid(pgid);
   throwIfAborted(signal);
-  const pinned = new Pinned();
+  const pinned = new Pinned(t0, onExit);
   const result: TerminateManyResult = { id: g, exited: false, forced: false, steps: [], exitedAfterMs: null, members: [] };
   // Pins the live members not pinned yet; returns the new ones.
   const pinNew = (): ProcessHandle[] => {
@@ -365,7 +397,7 @@ export async function terminateGroup(pgid: number, opts?: TerminateOptions): Pro
     if (!first.any) throw new SyscallError('killpg', ESRCH, { pgid: g });
     pinNew();
     for (const step of steps) {
-      if (pinned.allExited()) break;
+      if (pinned.noneAlive()) break;
       const sentAtMs = now() - t0;
       const r = native.killpg(g, step.sig);
       if (r !== 0 && r !== -ESRCH) throw new SyscallError('killpg', r, { pgid: g, signal: step.name });
@@ -375,15 +407,15 @@ export async function terminateGroup(pgid: number, opts?: TerminateOptions): Pro
       onStep?.({ signal: step.name, sentAtMs, pids: [...pinned.handles.keys()] });
       const deadline = now() + step.waitMs;
       for (;;) {
-        const done = await allExited(pinned.all(), Math.max(0, deadline - now()), signal);
+        const done = await allExited(pinned.all(), Math.max(0, deadline - now()), signal, pinned.seen);
         // Newcomers (forked during the wait) get this step's signal as well.
         const fresh = pinNew();
         for (const h of fresh) if (send(h, step.sig) && polite(step.sig)) send(h, SIGCONT);
         if (fresh.length === 0 && (done || now() >= deadline)) break;
       }
-      if (pinned.allExited()) break;
+      if (pinned.noneAlive()) break;
     }
-    if (pinned.allExited()) {
+    if (pinned.noneAlive()) {
       result.exited = true;
       result.exitedAfterMs = now() - t0;
     }
@@ -423,11 +455,11 @@ async function settledStopped(pids: number[]): Promise<void> {
  */
 export async function terminateTree(pid: number, opts?: TerminateOptions): Promise<TerminateManyResult> {
   const t0 = now();
-  const { steps, signal, onStep } = validateOptions(opts);
+  const { steps, signal, onStep, onExit } = validateOptions(opts);
   const root = validatePid(pid);
   throwIfAborted(signal);
   const result: TerminateManyResult = { id: root, exited: false, forced: false, steps: [], exitedAfterMs: null, members: [] };
-  const pinned = new Pinned();
+  const pinned = new Pinned(t0, onExit);
   const rootHandle = openOrNull(root);
   if (!rootHandle) return { ...result, exited: true, exitedAfterMs: 0 };
   pinned.add(rootHandle);
@@ -479,15 +511,15 @@ export async function terminateTree(pid: number, opts?: TerminateOptions): Promi
       onStep?.({ signal: step.name, sentAtMs, pids: alive.map((h) => h.pid) });
       const deadline = now() + step.waitMs;
       for (;;) {
-        const done = await allExited(pinned.all(), Math.max(0, deadline - now()), signal);
+        const done = await allExited(pinned.all(), Math.max(0, deadline - now()), signal, pinned.seen);
         // Children forked after the members were continued.
         const fresh = await collect(false);
         for (const h of fresh) if (send(h, step.sig) && polite(step.sig)) send(h, SIGCONT);
         if (fresh.length === 0 && (done || now() >= deadline)) break;
       }
-      if (pinned.allExited()) break;
+      if (pinned.noneAlive()) break;
     }
-    if (pinned.allExited()) {
+    if (pinned.noneAlive()) {
       result.exited = true;
       result.exitedAfterMs = now() - t0;
     }

@@ -11,8 +11,10 @@ import { ps } from './commands/ps.js';
 import { send } from './commands/send.js';
 import { status } from './commands/status.js';
 import { zombies } from './commands/zombies.js';
+import { term } from './commands/term.js';
+import { pkill } from './commands/pkill.js';
 
-export const COMMANDS: readonly Command[] = [list, send, ps, status, find, zombies];
+export const COMMANDS: readonly Command[] = [list, send, term, ps, status, find, pkill, zombies];
 
 function help(io: Io): void {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
