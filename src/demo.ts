@@ -1,13 +1,19 @@
 /**
- * The guided demo (`npm run demo`): a tour of sigkit on processes it starts
- * itself. It signals nothing else, finishes in a few seconds and leaves no
- * process behind.
+ * The guided demo (`npm run demo`, `sigkit demo`): a tour of sigkit on
+ * processes it starts itself. It signals nothing else, takes a few seconds
+ * and leaves no process behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { formatSignalList, isAlive, isSyscallError, kill, killpg, signalName, signalNumber } from './index.js';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import {
+  children, findZombies, formatSignalList, isAlive, isSyscallError, kill, onSignal, openProcess, reapChildren, setChildSubreaper,
+  signalName, signalNumber, terminate, terminateGroup,
+} from './index.js';
 
-const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
+const useColor = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
 const bold = (s: string) => (useColor ? `\x1b[1m${s}\x1b[22m` : s);
 const dim = (s: string) => (useColor ? `\x1b[2m${s}\x1b[22m` : s);
 
@@ -15,26 +21,15 @@ function step(title: string): void {
   console.log(`\n${bold(`== ${title}`)}`);
 }
 
-async function started(child: ChildProcess): Promise<number> {
-  await once(child, 'spawn');
-  return child.pid!;
-}
-
-async function exitOf(child: ChildProcess): Promise<string> {
-  const [code, signal] = (child.exitCode !== null || child.signalCode !== null)
-    ? [child.exitCode, child.signalCode]
-    : await once(child, 'exit') as [number | null, string | null];
-  return signal ? `killed by ${signal}` : `exited with code ${code}`;
-}
-
-async function readPids(child: ChildProcess, count: number): Promise<number[]> {
+/** Resolves with the child's first stdout line. */
+async function firstLine(child: ChildProcess): Promise<string> {
   let text = '';
   for await (const chunk of child.stdout!) {
     text += String(chunk);
-    const pids = text.split('\n').filter(Boolean).map(Number);
-    if (pids.length >= count && text.endsWith('\n')) return pids;
+    const nl = text.indexOf('\n');
+    if (nl >= 0) return text.slice(0, nl);
   }
-  throw new Error('the shell ended before reporting its children');
+  throw new Error('the process ended before it said anything');
 }
 
 async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {
@@ -46,83 +41,110 @@ async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean
   return true;
 }
 
-async function waitForState(pid: number, state: string, timeoutMs: number): Promise<boolean> {
-  const { readFileSync } = await import('node:fs');
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-      if (stat.charAt(stat.lastIndexOf(')') + 2) === state) return true;
-    } catch {
-      return false;
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return false;
-}
+const ms = (n: number | null) => `${Math.round(n ?? 0)} ms`;
 
 export async function demo(): Promise<void> {
-  const children: ChildProcess[] = [];
-  const track = (c: ChildProcess) => (children.push(c), c);
+  const started: ChildProcess[] = [];
+  const track = (c: ChildProcess) => (started.push(c), c);
+  const dir = mkdtempSync(path.join(tmpdir(), 'sigkit-demo-'));
+  const idle = 'while :; do sleep 0.05; done';
   try {
     step('1. The signal table of this machine (as bash\'s kill -l prints it)');
     process.stdout.write(formatSignalList());
-    console.log(dim(`SIGRTMIN is ${signalNumber('SIGRTMIN')} here, read from libc at run time; 'rtmax-1' parses to ${signalNumber('rtmax-1')}, 50 is ${signalName(50)}.`));
+    console.log(dim(`SIGRTMIN is ${signalNumber('SIGRTMIN')} here, read from libc at run time; 'rtmax-1' parses to ${signalNumber('rtmax-1')}; 50 is ${signalName(50)}.`));
 
-    step('2. kill(): a signal to one process');
-    const sleeper = track(spawn('sleep', ['30'], { stdio: 'ignore' }));
-    const pid = await started(sleeper);
-    kill(pid, 'SIGTERM');
-    console.log(`kill(${pid}, 'SIGTERM') -> sleep ${await exitOf(sleeper)}`);
+    step('2. Graceful or forced: terminate() = SIGTERM, wait, then SIGKILL');
+    const marker = path.join(dir, 'cleaned-up');
+    const graceful = track(spawn('sh', ['-c', `trap 'sleep 0.2; echo bye > ${marker}; exit 0' TERM; echo ready; ${idle}`], { stdio: ['ignore', 'pipe', 'ignore'] }));
+    const stubborn = track(spawn('sh', ['-c', `trap '' TERM; echo ready; ${idle}`], { stdio: ['ignore', 'pipe', 'ignore'] }));
+    await Promise.all([firstLine(graceful), firstLine(stubborn)]);
+    const [g, s] = await Promise.all([terminate(graceful.pid!, { graceMs: 2000 }), terminate(stubborn.pid!, { graceMs: 500 })]);
+    console.log(`a shell with a 200 ms cleanup hook: ${g.forced ? 'forced' : 'exited on SIGTERM'} after ${ms(g.exitedAfterMs)}; its cleanup file ${existsSync(marker) ? `says "${readFileSync(marker, 'utf8').trim()}"` : 'is missing'}`);
+    console.log(`a shell that ignores SIGTERM: ${s.steps.map((x) => `${x.signal} at ${ms(x.sentAtMs)}`).join(', ')} -> ${s.forced ? 'killed (forced)' : 'exited'} after ${ms(s.exitedAfterMs)}`);
 
-    step('3. killpg(): a whole process group, grandchildren included');
-    const group = track(spawn('sh', ['-c', 'for i in 1 2 3; do sleep 30 & echo $!; done; wait'], { stdio: ['ignore', 'pipe', 'ignore'], detached: true }));
-    const pgid = await started(group);
-    const members = await readPids(group, 3);
-    killpg(pgid, 'SIGTERM');
-    console.log(`killpg(${pgid}, 'SIGTERM') -> the shell ${await exitOf(group)}`);
-    const gone = await waitFor(() => members.every((m) => !isAlive(m)), 3000);
-    console.log(`its sleeps ${members.join(', ')}: ${gone ? 'all gone (isAlive false)' : 'still running?'}`);
+    step('3. A process group: terminateGroup() waits for every member');
+    const leader = track(spawn('sh', ['-c', 'for i in 1 2 3; do sleep 30 & done; echo ready; wait'], { stdio: ['ignore', 'pipe', 'ignore'], detached: true }));
+    await firstLine(leader);
+    await waitFor(() => children(leader.pid!).filter((c) => c.comm === 'sleep').length === 3, 3000);
+    const group = await terminateGroup(leader.pid!, { graceMs: 2000 });
+    console.log(`group ${group.id}: ${group.members.map((m) => `${m.comm} ${m.pid}`).join(', ')} -> all exited: ${group.exited}, after ${ms(group.exitedAfterMs)}`);
 
-    step('4. isAlive(): a zombie is not alive');
-    // The shell starts a short sleep and becomes `sleep 5`, which never waits:
-    // when the short sleep ends it stays a zombie.
-    const parent = track(spawn('sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] }));
-    const [line] = await once(parent.stdout!, 'data') as [Buffer];
-    const zombie = Number(String(line).trim());
-    if (await waitForState(zombie, 'Z', 3000)) {
+    step('4. A zombie: found, its parent named, and reaped');
+    // This process becomes a subreaper: orphans re-parent to it, not to PID 1.
+    setChildSubreaper(true);
+    // The shell starts a short sleep and becomes `sleep 30`, which never waits:
+    // when the short sleep ends, it stays a zombie.
+    const parent = track(spawn('sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] }));
+    const zombiePid = Number(await firstLine(parent));
+    if (await waitFor(() => findZombies().some((z) => z.pid === zombiePid), 3000)) {
+      const z = findZombies().find((x) => x.pid === zombiePid)!;
       let probe = 'alive';
       try {
-        process.kill(zombie, 0);
+        process.kill(zombiePid, 0);
       } catch {
         probe = 'gone';
       }
-      console.log(`pid ${zombie} has exited, but its parent has not reaped it (state Z).`);
-      console.log(`process.kill(${zombie}, 0) says: ${probe}    isAlive(${zombie}) says: ${isAlive(zombie) ? 'alive' : 'not alive'}`);
+      console.log(`zombie ${z.pid} (${z.comm}): its parent ${z.ppid} (${z.parent?.comm}) never waits; it catches SIGCHLD: ${z.parentCatchesSIGCHLD}`);
+      console.log(`process.kill(${zombiePid}, 0) says ${probe}; isAlive(${zombiePid}) says ${isAlive(zombiePid) ? 'alive' : 'not alive'}`);
+      await terminate(parent.pid!, { graceMs: 1000 });
+      // Its parent is gone: the zombie is re-parented to us, and we reap it.
+      let reaped: ReturnType<typeof reapChildren> = [];
+      await waitFor(() => (reaped = reaped.concat(reapChildren())).some((e) => e.pid === zombiePid), 3000);
+      const e = reaped.find((x) => x.pid === zombiePid);
+      console.log(e ? `ended its parent; zombie ${e.pid} came to us and was reaped: exit code ${e.code}` : 'the zombie was not reaped');
     }
+    setChildSubreaper(false);
 
-    step('5. Errors you can act on');
+    step('5. A signal received with its sender (siginfo)');
+    const got = new Promise<{ pid: number; uid: number; code: string; attested: boolean }>((resolve) => {
+      const off = onSignal('SIGUSR2', (ev) => {
+        off();
+        resolve(ev);
+      });
+    });
+    const sender = track(spawn('sh', ['-c', `kill -USR2 ${process.pid}`], { stdio: 'ignore' }));
+    const ev = await got;
+    console.log(`SIGUSR2 from pid ${ev.pid} (the shell we started was ${sender.pid}), uid ${ev.uid}, ${ev.code}, kernel-attested: ${ev.attested}`);
+
+    step('6. A handle that can never signal a recycled pid');
+    const sleeper = track(spawn('sleep', ['30'], { stdio: 'ignore' }));
+    await once(sleeper, 'spawn');
+    const handle = openProcess(sleeper.pid!);
+    handle.kill('SIGTERM');
+    await handle.exited({ timeoutMs: 2000 });
+    await once(sleeper, 'exit');
     try {
-      kill(pid, 'SIGTERM');
-    } catch (e) {
-      if (isSyscallError(e)) console.log(`kill(${pid}) after it was reaped: ${e.name} code=${e.code} errno=${e.errno} syscall=${e.syscall}`);
+      handle.kill('SIGTERM');
+    } catch (err) {
+      if (isSyscallError(err)) {
+        console.log(`openProcess(${handle.pid}).kill() after the process was reaped: ${err.code} from ${err.syscall}, whatever now holds pid ${handle.pid}`);
+      }
+    } finally {
+      handle.close();
     }
     try {
       kill(0, 'SIGTERM');
-    } catch (e) {
-      console.log(`kill(0): ${(e as { code: string }).code}: ${(e as Error).message}`);
+    } catch (err) {
+      console.log(`kill(0) is refused before any system call: ${(err as { code: string }).code}`);
     }
     console.log('\nMore in README.md. Everything above ran on processes this demo started.');
   } finally {
-    for (const c of children) {
-      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (const c of started) {
+      if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) {
+        try {
+          process.kill(c.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
     }
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
 if (require.main === module) {
-  demo().catch((e: unknown) => {
+  demo().then(() => process.exit(0), (e: unknown) => {
     console.error(`demo failed: ${(e as Error).message}`);
-    process.exitCode = 1;
+    process.exit(1);
   });
 }

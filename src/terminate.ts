@@ -345,7 +345,7 @@ class Pinned {
   }
 
   results(): MemberResult[] {
-    return this.all().map((h) => {
+    return this.all().sort((a, b) => a.pid - b.pid).map((h) => {
       const exited = !h.isAlive();
       const at = this.exitedAt.get(h.pid);
       return { pid: h.pid, comm: this.comms.get(h.pid) ?? '', exited, ...(at !== undefined ? { exitedAfterMs: at } : {}), ...(exited ? ending(h) : {}) };

@@ -13,8 +13,9 @@ import { status } from './commands/status.js';
 import { zombies } from './commands/zombies.js';
 import { term } from './commands/term.js';
 import { pkill } from './commands/pkill.js';
+import { demo } from './commands/demo.js';
 
-export const COMMANDS: readonly Command[] = [list, send, term, ps, status, find, pkill, zombies];
+export const COMMANDS: readonly Command[] = [list, send, term, ps, status, find, pkill, zombies, demo];
 
 function help(io: Io): void {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

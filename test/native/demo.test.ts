@@ -8,13 +8,18 @@ import { ROOT } from '../helpers/paths.js';
 describe('demo', () => {
   it('walks through every step and exits 0 within 15 s', async () => {
     const t0 = Date.now();
-    const { stdout } = await promisify(execFile)(process.execPath, [path.join(ROOT, 'lib', 'demo.js')], { timeout: 15_000, env: { ...process.env, NO_COLOR: '1' } });
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(ROOT, 'lib', 'cli', 'main.js'), 'demo'], { timeout: 15_000, env: { ...process.env, NO_COLOR: '1' } });
     expect(Date.now() - t0).toBeLessThan(15_000);
     expect(stdout).toContain(' 1) SIGHUP\t 2) SIGINT');
-    expect(stdout).toMatch(/kill\(\d+, 'SIGTERM'\) -> sleep killed by SIGTERM/);
-    expect(stdout).toMatch(/its sleeps [\d, ]+: all gone/);
-    expect(stdout).toMatch(/process\.kill\(\d+, 0\) says: alive {4}isAlive\(\d+\) says: not alive/);
-    expect(stdout).toMatch(/code=ESRCH errno=-3 syscall=kill/);
+    expect(stdout).toMatch(/a shell with a 200 ms cleanup hook: exited on SIGTERM after \d+ ms; its cleanup file says "bye"/);
+    expect(stdout).toMatch(/a shell that ignores SIGTERM: SIGTERM at \d+ ms, SIGKILL at \d+ ms -> killed \(forced\)/);
+    expect(stdout).toMatch(/group \d+: sh \d+, sleep \d+, sleep \d+, sleep \d+ -> all exited: true/);
+    expect(stdout).toMatch(/zombie (\d+) \(sleep\): its parent \d+ \(sleep\) never waits/);
+    expect(stdout).toMatch(/process\.kill\(\d+, 0\) says alive; isAlive\(\d+\) says not alive/);
+    expect(stdout).toMatch(/came to us and was reaped: exit code 0/);
+    const sender = /SIGUSR2 from pid (\d+) \(the shell we started was (\d+)\), uid \d+, SI_USER, kernel-attested: true/.exec(stdout);
+    expect(sender?.[1]).toBe(sender?.[2]);
+    expect(stdout).toMatch(/kill\(\) after the process was reaped: ESRCH from pidfd_send_signal/);
     expect(stdout).not.toMatch(/\x1b\[/);
   });
 });
