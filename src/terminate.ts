@@ -405,25 +405,39 @@ export async function terminateGroup(pgid: number, opts?: TerminateOptions): Pro
       result.steps.push({ signal: step.name, sentAtMs });
       if (step.sig === SIGKILL) result.forced = true;
       onStep?.({ signal: step.name, sentAtMs, pids: [...pinned.handles.keys()] });
-      const deadline = now() + step.waitMs;
-      for (;;) {
-        const done = await allExited(pinned.all(), Math.max(0, deadline - now()), signal, pinned.seen);
-        // Newcomers (forked during the wait) get this step's signal as well.
-        const fresh = pinNew();
-        for (const h of fresh) if (send(h, step.sig) && polite(step.sig)) send(h, SIGCONT);
-        if (fresh.length === 0 && (done || now() >= deadline)) break;
-      }
+      // Newcomers (forked during the wait) get this step's signal as well.
+      await waitStep(pinned, step, signal, pinNew);
       if (pinned.noneAlive()) break;
     }
-    if (pinned.noneAlive()) {
-      result.exited = true;
-      result.exitedAfterMs = now() - t0;
-    }
-    result.members = pinned.results();
-    return result;
+    return finish(result, pinned, t0);
   } finally {
     pinned.close(false);
   }
+}
+
+/**
+ * Waits up to the step's `waitMs` for every pinned member; members that
+ * `discover` finds meanwhile get the step's signal (and SIGCONT) and are
+ * waited for too.
+ */
+async function waitStep(pinned: Pinned, step: Step, signal: AbortSignal | undefined, discover: () => ProcessHandle[] | Promise<ProcessHandle[]>): Promise<void> {
+  const deadline = now() + step.waitMs;
+  for (;;) {
+    const done = await allExited(pinned.all(), Math.max(0, deadline - now()), signal, pinned.seen);
+    const fresh = await discover();
+    for (const h of fresh) if (send(h, step.sig) && polite(step.sig)) send(h, SIGCONT);
+    if (fresh.length === 0 && (done || now() >= deadline)) return;
+  }
+}
+
+/** Fills in the outcome of a group or tree. */
+function finish(result: TerminateManyResult, pinned: Pinned, t0: number): TerminateManyResult {
+  if (pinned.noneAlive()) {
+    result.exited = true;
+    result.exitedAfterMs = now() - t0;
+  }
+  result.members = pinned.results();
+  return result;
 }
 
 /** Waits (briefly, yielding to the loop) until every process is stopped or gone. */
@@ -509,22 +523,11 @@ export async function terminateTree(pid: number, opts?: TerminateOptions): Promi
       result.steps.push({ signal: step.name, sentAtMs });
       if (step.sig === SIGKILL) result.forced = true;
       onStep?.({ signal: step.name, sentAtMs, pids: alive.map((h) => h.pid) });
-      const deadline = now() + step.waitMs;
-      for (;;) {
-        const done = await allExited(pinned.all(), Math.max(0, deadline - now()), signal, pinned.seen);
-        // Children forked after the members were continued.
-        const fresh = await collect(false);
-        for (const h of fresh) if (send(h, step.sig) && polite(step.sig)) send(h, SIGCONT);
-        if (fresh.length === 0 && (done || now() >= deadline)) break;
-      }
+      // Children forked after the members were continued get it too.
+      await waitStep(pinned, step, signal, () => collect(false));
       if (pinned.noneAlive()) break;
     }
-    if (pinned.noneAlive()) {
-      result.exited = true;
-      result.exitedAfterMs = now() - t0;
-    }
-    result.members = pinned.results();
-    return result;
+    return finish(result, pinned, t0);
   } finally {
     // Never leave a frozen tree behind (an abort or error during the freeze).
     pinned.close(frozen);
