@@ -114,12 +114,22 @@ export interface ProcessQuery {
   newerThanMs?: number;
 }
 
-const F = Object.fromEntries(native.procFieldNames.map((name, i) => [name, i])) as Record<string, number>;
-const FIELD_COUNT = native.procFieldNames.length;
-for (const name of ['pid', 'ppid', 'pgid', 'sid', 'ttyNr', 'flags', 'state', 'threads', 'startTime', 'utime', 'stime', 'rssPages', 'uid', 'gid']) {
-  if (F[name] === undefined) throw new Error(`sigkit: native layer lacks the stat field ${name}`);
+// Indices of the native stat fields, resolved on first use (so that merely
+// importing this module needs nothing from the binding).
+let F: Record<string, number> | undefined;
+let FIELD_COUNT = 0;
+let statOut = new Float64Array(0);
+function fieldIndex(): Record<string, number> {
+  if (F) return F;
+  const names = native.procFieldNames;
+  const index = Object.fromEntries(names.map((name, i) => [name, i])) as Record<string, number>;
+  for (const name of ['pid', 'ppid', 'pgid', 'sid', 'ttyNr', 'flags', 'state', 'threads', 'startTime', 'utime', 'stime', 'rssPages', 'uid', 'gid']) {
+    if (index[name] === undefined) throw new Error(`sigkit: native layer lacks the stat field ${name}`);
+  }
+  FIELD_COUNT = names.length;
+  statOut = new Float64Array(FIELD_COUNT);
+  return (F = index);
 }
-const statOut = new Float64Array(FIELD_COUNT);
 
 let cacheTimer: NodeJS.Timeout | undefined;
 function scheduleCacheRelease(): void {
@@ -140,6 +150,7 @@ function bootEpochMs(): number {
 }
 
 function summary(fields: Float64Array, at: number, comm: string, bootMs: number): ProcessSummary {
+  const F = fieldIndex();
   const tick = 1000 / native.clockTicks;
   const startTime = fields[at + F.startTime!]!;
   const state = String.fromCharCode(fields[at + F.state!]!) as ProcessState;
@@ -169,6 +180,7 @@ function goneError(pid: number, errno: number, file: string): SyscallError {
 }
 
 function statOf(pid: number, bootMs = bootEpochMs()): ProcessSummary {
+  fieldIndex();
   const comm = native.procStat(pid, statOut);
   if (typeof comm === 'number') throw goneError(pid, comm, 'stat');
   return summary(statOut, 0, comm, bootMs);
@@ -222,7 +234,7 @@ export function readProcess(pid: number): ProcessInfo {
   // A pid reused between the reads would show another start time.
   const info = details(base);
   const again = native.procStat(p, statOut);
-  if (typeof again === 'number' || statOut[F.startTime!] !== base.startTime) throw goneError(p, -ESRCH, 'stat');
+  if (typeof again === 'number' || statOut[fieldIndex().startTime!] !== base.startTime) throw goneError(p, -ESRCH, 'stat');
   return info;
 }
 
@@ -259,6 +271,7 @@ function scan(): ProcessSummary[] {
   if (typeof result === 'number') throw new SyscallError('open', result, { path: '/proc' });
   scheduleCacheRelease();
   const [fields, comms] = result;
+  fieldIndex();
   const names = comms.split('\0');
   const bootMs = bootEpochMs();
   const out: ProcessSummary[] = [];
@@ -267,18 +280,25 @@ function scan(): ProcessSummary[] {
   return out;
 }
 
+/**
+ * The pids whose parent is `ppid`, from a scan of /proc: the fallback where
+ * the kernel has no task/<tid>/children files (CONFIG_PROC_CHILDREN off).
+ * @internal
+ */
+export function pidsWithParent(ppid: number): number[] {
+  return scan().filter((p) => p.ppid === ppid).map((p) => p.pid);
+}
+
 function childPids(pid: number): number[] {
   const kids = native.procChildren(pid);
   if (Array.isArray(kids)) return kids;
-  if (kids === -ENOENT && native.procState(pid) >= 0) {
-    // The process exists but the kernel has no children files
-    // (CONFIG_PROC_CHILDREN off): scan for its children instead.
-    return scan().filter((p) => p.ppid === pid).map((p) => p.pid);
-  }
+  // The process exists but the kernel has no children files: scan instead.
+  if (kids === -ENOENT && native.procState(pid) >= 0) return pidsWithParent(pid);
   throw goneError(pid, kids, 'task');
 }
 
 function summariesOf(pids: number[], bootMs: number): ProcessSummary[] {
+  fieldIndex();
   const out: ProcessSummary[] = [];
   for (const pid of pids) {
     const comm = native.procStat(pid, statOut);

@@ -15,12 +15,12 @@
  * unreaped: the pass is race-free.
  */
 import { ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { SyscallError, invalidArgType, invalidArgValue, outOfRange, type CodedError } from './errors.js';
 import { native, type NativePidfd, type NativeSigchldWatch } from './native.js';
 import { toExitInfo, type ExitInfo } from './exit-info.js';
 import { openPidfd, pidfdExited } from './pidfd.js';
+import { pidsWithParent } from './proc.js';
 import { validatePid } from './validate.js';
 import { abortError, raceEvent, validateWaitOptions, type WaitOptions } from './waiting.js';
 
@@ -276,30 +276,12 @@ function validateExclude(exclude: unknown, name: string): Iterable<number> | und
   return exclude as Iterable<number>;
 }
 
-// Without CONFIG_PROC_CHILDREN: every process whose parent is this process.
-// Children of other threads come back too; __WNOTHREAD makes them ECHILD.
-function childrenByPpid(): number[] {
-  const me = process.pid;
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^[0-9]+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, 'latin1');
-    } catch {
-      continue; // gone meanwhile
-    }
-    // "pid (comm) S ppid ...": comm may hold ') ', so count from the last ')'.
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3)[1]);
-    if (ppid === me) out.push(Number(name));
-  }
-  return out;
-}
-
 function reapPass(exclude: Iterable<number> | undefined): ExitInfo[] {
   const listed = native.threadChildren();
   if (typeof listed === 'number' && listed !== -ENOENT) throw new SyscallError('open', listed, { path: '/proc/self/task/<tid>/children' });
-  const children = typeof listed === 'number' ? childrenByPpid() : listed;
+  // Without CONFIG_PROC_CHILDREN: every process whose parent is this process
+  // (children of other threads come back too; __WNOTHREAD makes them ECHILD).
+  const children = typeof listed === 'number' ? pidsWithParent(process.pid) : listed;
   if (children.length === 0) return [];
   // libuv's own children on this loop; listed after the children, on the
   // same thread, with no way for libuv to spawn or reap in between.

@@ -62,6 +62,10 @@ const h = vi.hoisted(() => {
     prctlGetChildSubreaper: (): number => 0,
     gettid: (): number => 1,
     threadChildren: (): unknown => [],
+    // A /proc scan: [fields (15 per process, procFieldNames order), comms joined by NUL].
+    procScan: (): unknown => [new Float64Array(0), ''],
+    procCacheClear: (): number => 0,
+    clockBoottimeMs: (): number => 1000,
     loopChildPids: (): number[] => [],
     sigchldWatch: (cb: (signo: number) => void): unknown => {
       const w: FakeWatch = { cb, closed: false, ref: false };
@@ -82,7 +86,10 @@ const h = vi.hoisted(() => {
 });
 
 vi.mock('../../src/native.js', () => {
-  const constants: Record<string, unknown> = { platformSupported: true, sigrtmin: 34, sigrtmax: 64, nsig: 65 };
+  const constants: Record<string, unknown> = {
+    platformSupported: true, sigrtmin: 34, sigrtmax: 64, nsig: 65, clockTicks: 100, pageSize: 4096,
+    procFieldNames: ['pid', 'ppid', 'pgid', 'sid', 'ttyNr', 'tpgid', 'flags', 'state', 'threads', 'startTime', 'utime', 'stime', 'rssPages', 'uid', 'gid'],
+  };
   return {
     native: new Proxy(constants, {
       get(target, key: string) {
@@ -416,9 +423,12 @@ describe('reapChildren', () => {
     const real = spawn('sleep', ['30'], { stdio: 'ignore' });
     await once(real, 'spawn');
     try {
+      const record = (pid: number, ppid: number) => [pid, ppid, 1, 1, 0, -1, 0, 'S'.charCodeAt(0), 1, 100, 0, 0, 10, 0, 0];
+      h.impl.procScan = () => [new Float64Array([...record(real.pid!, process.pid), ...record(99999, 1)]), 'sleep\0other'];
       h.impl.threadChildren = () => -2;
       expect(reapChildren()).toEqual([]);
       expect(h.calls).toContain(`waitpid ${real.pid} true`);
+      expect(h.calls).not.toContain('waitpid 99999 true');
       h.impl.threadChildren = () => -13;
       expect(errorOf(() => reapChildren())).toMatchObject({ code: 'EACCES', syscall: 'open' });
     } finally {
