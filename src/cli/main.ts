@@ -10,9 +10,10 @@ import { list } from './commands/list.js';
 import { ps } from './commands/ps.js';
 import { send } from './commands/send.js';
 import { status } from './commands/status.js';
+import { wait } from './commands/wait.js';
 import { zombies } from './commands/zombies.js';
 
-export const COMMANDS: readonly Command[] = [list, send, ps, status, find, zombies];
+export const COMMANDS: readonly Command[] = [list, send, ps, status, find, zombies, wait];
 
 function help(io: Io): void {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
