@@ -10,10 +10,11 @@ import { list } from './commands/list.js';
 import { ps } from './commands/ps.js';
 import { send } from './commands/send.js';
 import { status } from './commands/status.js';
+import { trap } from './commands/trap.js';
 import { wait } from './commands/wait.js';
 import { zombies } from './commands/zombies.js';
 
-export const COMMANDS: readonly Command[] = [list, send, ps, status, find, zombies, wait];
+export const COMMANDS: readonly Command[] = [list, send, ps, status, find, zombies, wait, trap];
 
 function help(io: Io): void {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
