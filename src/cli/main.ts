@@ -6,6 +6,7 @@
  */
 import { CliError, EXIT, defaultIo, type Command, type Io } from './io.js';
 import { find } from './commands/find.js';
+import { init } from './commands/init.js';
 import { list } from './commands/list.js';
 import { ps } from './commands/ps.js';
 import { send } from './commands/send.js';
@@ -14,7 +15,7 @@ import { trap } from './commands/trap.js';
 import { wait } from './commands/wait.js';
 import { zombies } from './commands/zombies.js';
 
-export const COMMANDS: readonly Command[] = [list, send, ps, status, find, zombies, wait, trap];
+export const COMMANDS: readonly Command[] = [list, send, ps, status, find, zombies, wait, trap, init];
 
 function help(io: Io): void {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -44,7 +45,9 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     }
     const command = COMMANDS.find((c) => c.name === name);
     if (!command) throw new CliError(`unknown command '${name}' (see sigkit --help)`, EXIT.USAGE);
-    if (rest.includes('--help') || rest.includes('-h')) {
+    // After `--` the words belong to someone else (init's CMD), not to us.
+    const own = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+    if (own.includes('--help') || own.includes('-h')) {
       io.out(`${command.usage}\n`);
       return EXIT.OK;
     }
