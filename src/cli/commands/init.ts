@@ -26,9 +26,13 @@ type LogRecord =
   | { event: 'reap'; pid: number; code: number | null; signal: string | null }
   | { event: 'exit'; pid: number; code: number | null; signal: string | null; exitCode: number; reaped: number };
 
-/** An argument as a shell would need it quoted, for the log. */
+/** An argument as bash would need it quoted, on one line (control bytes as $'\n'), for the log. */
 function quote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+  if (/^[\w@%+=:,./-]+$/.test(arg)) return arg;
+  if (!/[\x00-\x1f\x7f]/.test(arg)) return `'${arg.replace(/'/g, `'\\''`)}'`;
+  const escaped = arg.replace(/[\\'\x00-\x1f\x7f]/g, (c) =>
+    c === '\n' ? '\\n' : c === '\t' ? '\\t' : c === '\\' || c === "'" ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return `$'${escaped}'`;
 }
 
 function describe(r: LogRecord): string {
