@@ -97,10 +97,12 @@ export async function demo(): Promise<void> {
 
     step('5. A signal received with its sender (siginfo)');
     const got = new Promise<{ pid: number; uid: number; code: string; attested: boolean }>((resolve) => {
+      // ref: keep this process alive until the signal is in (a listener
+      // alone does not, like a process.on signal listener).
       const off = onSignal('SIGUSR2', (ev) => {
         off();
         resolve(ev);
-      });
+      }, { ref: true });
     });
     const sender = track(spawn('sh', ['-c', `kill -USR2 ${process.pid}`], { stdio: 'ignore' }));
     const ev = await got;

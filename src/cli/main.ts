@@ -6,16 +6,19 @@
  */
 import { CliError, EXIT, defaultIo, type Command, type Io } from './io.js';
 import { find } from './commands/find.js';
+import { init } from './commands/init.js';
 import { list } from './commands/list.js';
 import { ps } from './commands/ps.js';
 import { send } from './commands/send.js';
 import { status } from './commands/status.js';
+import { trap } from './commands/trap.js';
+import { wait } from './commands/wait.js';
 import { zombies } from './commands/zombies.js';
 import { term } from './commands/term.js';
 import { pkill } from './commands/pkill.js';
 import { demo } from './commands/demo.js';
 
-export const COMMANDS: readonly Command[] = [list, send, term, ps, status, find, pkill, zombies, demo];
+export const COMMANDS: readonly Command[] = [list, send, term, ps, status, find, pkill, zombies, wait, trap, init, demo];
 
 function help(io: Io): void {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -45,7 +48,9 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     }
     const command = COMMANDS.find((c) => c.name === name);
     if (!command) throw new CliError(`unknown command '${name}' (see sigkit --help)`, EXIT.USAGE);
-    if (rest.includes('--help') || rest.includes('-h')) {
+    // After `--` the words belong to someone else (init's CMD), not to us.
+    const own = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+    if (own.includes('--help') || own.includes('-h')) {
       io.out(`${command.usage}\n`);
       return EXIT.OK;
     }

@@ -18,7 +18,8 @@ describe('demo', () => {
     expect(stdout).toMatch(/process\.kill\(\d+, 0\) says alive; isAlive\(\d+\) says not alive/);
     expect(stdout).toMatch(/came to us and was reaped: exit code 0/);
     const sender = /SIGUSR2 from pid (\d+) \(the shell we started was (\d+)\), uid \d+, SI_USER, kernel-attested: true/.exec(stdout);
-    expect(sender?.[1]).toBe(sender?.[2]);
+    expect(sender).not.toBeNull();
+    expect(sender![1]).toBe(sender![2]);
     expect(stdout).toMatch(/kill\(\) after the process was reaped: ESRCH from pidfd_send_signal/);
     expect(stdout).not.toMatch(/\x1b\[/);
   });
