@@ -305,7 +305,11 @@ int Install(int sig) {
   // libuv will reset to SIG_DFL when the guard stops: put back anything else.
   st.restore_original = libuv_took_over && !IsDefault(before);
   SetChain(sig, 0, &after);
-  SetChain(sig, 1, libuv_took_over ? &before : nullptr);
+  // Chain to what was there before, except Node's inspector on SIGUSR1:
+  // like a process.on('SIGUSR1') listener, a sigkit listener takes SIGUSR1
+  // over while it is installed (no "Debugger listening" on each delivery);
+  // the inspector's handler is put back when the last listener goes.
+  SetChain(sig, 1, libuv_took_over && sig != SIGUSR1 ? &before : nullptr);
   r = InstallOurs(sig);
   if (r < 0) {
     SetChain(sig, 0, nullptr);
