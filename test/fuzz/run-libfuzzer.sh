@@ -21,3 +21,9 @@ for target in parse_stat; do
   # The fuzzer exits non-zero on a crash; grep above must not hide it.
   "$bin" -runs=0 test/fuzz/corpus/$target >/dev/null 2>&1
 done
+# A crash the fuzzer saved fails the run until it is fixed and moved into the
+# corpus as a regression input.
+if ls test/fuzz/crashes/ 2>/dev/null | grep -q .; then
+  echo "libFuzzer found crashes: $(ls test/fuzz/crashes/)" >&2
+  exit 1
+fi

@@ -20,10 +20,12 @@ const preload = process.env.LD_PRELOAD;
 delete process.env.LD_PRELOAD;
 
 const isNode = (file: unknown) => typeof file === 'string' && (file === process.execPath || path.basename(file) === 'node');
+// Node started through a wrapper that execs it (`unshare ... node fixture.cjs`).
+const wrapsNode = (argv: unknown) => Array.isArray(argv) && argv.some(isNode);
 
 // Returns args with LD_PRELOAD in the options' env when the program is Node.
 function withPreload(args: unknown[], alwaysNode: boolean): unknown[] {
-  if (!preload || !(alwaysNode || isNode(args[0]))) return args;
+  if (!preload || !(alwaysNode || isNode(args[0]) || wrapsNode(args[1]))) return args;
   const out = [...args];
   let at = out.findIndex((a, i) => i > 0 && a !== null && typeof a === 'object' && !Array.isArray(a));
   if (at < 0) {

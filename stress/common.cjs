@@ -1,0 +1,59 @@
+// Shared by the stress scenarios (each runs in its own process, started by
+// stress/run.mjs): measurements from /proc, bounded waits, the result line.
+'use strict';
+const { readdirSync, readFileSync } = require('node:fs');
+
+const [, , lib, sigsender] = process.argv;
+const sigkit = require(lib);
+
+// Nothing outlives a scenario that hangs: the runner kills the whole group
+// too, this is the scenario's own watchdog.
+function watchdog(ms, progress) {
+  setTimeout(() => {
+    console.log(JSON.stringify({ error: `watchdog after ${ms} ms`, progress: progress() }));
+    process.exit(3);
+  }, ms).unref();
+}
+
+const fdCount = () => readdirSync('/proc/self/fd').length;
+const rssKiB = () => Number(/VmRSS:\s*(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
+
+// Every process whose parent is this one, with its state letter.
+function childrenOfMine() {
+  const out = [];
+  for (const n of readdirSync('/proc')) {
+    if (!/^\d+$/.test(n)) continue;
+    try {
+      const text = readFileSync(`/proc/${n}/stat`, 'latin1');
+      const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      if (Number(rest[1]) === process.pid) out.push({ pid: Number(n), state: rest[0] });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Polls fn() until it is true or `ms` pass; returns the last value of fn().
+async function until(fn, ms) {
+  const end = Date.now() + ms;
+  let ok = fn();
+  while (!ok && Date.now() < end) {
+    await sleep(5);
+    ok = fn();
+  }
+  return ok;
+}
+
+const fmt = (n) => n.toLocaleString('en-US');
+
+// The one line the runner reads: { scenario, rows: [{ check, figure, ok }] }.
+function report(scenario, rows, extra = {}) {
+  console.log(JSON.stringify({ scenario, rows, ...extra }));
+  process.exitCode = rows.every((r) => r.ok) ? 0 : 1;
+}
+
+module.exports = { sigkit, sigsender, watchdog, fdCount, rssKiB, childrenOfMine, tick, sleep, until, fmt, report };
