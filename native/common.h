@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <string>
 
 namespace sigkit {
 
@@ -39,6 +40,24 @@ inline bool ArgInt32(const Napi::CallbackInfo& info, size_t i, int32_t* out) {
     return false;
   }
   return true;
+}
+
+// Reads argument `i` as an External tagged with `tag` (napi type tags keep a
+// pidfd from being passed where a watcher is expected). Returns nullptr with
+// a pending TypeError naming `what` otherwise.
+template <typename T>
+T* ArgTagged(const Napi::CallbackInfo& info, size_t i, const napi_type_tag* tag, const char* what) {
+  napi_env env = info.Env();
+  napi_value v = info[i];
+  bool tagged = false;
+  napi_valuetype type;
+  if (napi_typeof(env, v, &type) == napi_ok && type == napi_external &&
+      napi_check_object_type_tag(env, v, tag, &tagged) == napi_ok && tagged) {
+    void* data = nullptr;
+    if (napi_get_value_external(env, v, &data) == napi_ok) return static_cast<T*>(data);
+  }
+  Napi::TypeError::New(env, std::string("sigkit native: expected ") + what).ThrowAsJavaScriptException();
+  return nullptr;
 }
 
 // Each domain file adds its functions to the exports object.

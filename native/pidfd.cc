@@ -151,19 +151,7 @@ class Pidfd final : public LoopResource {
 };
 
 // The Pidfd behind argument `i`, or nullptr with a pending TypeError.
-Pidfd* ArgPidfd(const Napi::CallbackInfo& info, size_t i) {
-  napi_env env = info.Env();
-  napi_value v = info[i];
-  bool tagged = false;
-  napi_valuetype type;
-  if (napi_typeof(env, v, &type) == napi_ok && type == napi_external &&
-      napi_check_object_type_tag(env, v, &kPidfdTag, &tagged) == napi_ok && tagged) {
-    void* data = nullptr;
-    if (napi_get_value_external(env, v, &data) == napi_ok) return static_cast<Pidfd*>(data);
-  }
-  Napi::TypeError::New(info.Env(), "sigkit native: expected a pidfd").ThrowAsJavaScriptException();
-  return nullptr;
-}
+Pidfd* ArgPidfd(const Napi::CallbackInfo& info, size_t i) { return ArgTagged<Pidfd>(info, i, &kPidfdTag, "a pidfd"); }
 
 LoopResources* Resources(const Napi::CallbackInfo& info) { return static_cast<LoopResources*>(info.Data()); }
 

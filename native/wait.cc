@@ -211,17 +211,7 @@ class SigchldWatch final : public LoopResource {
 };
 
 SigchldWatch* ArgSigchld(const Napi::CallbackInfo& info, size_t i) {
-  napi_env env = info.Env();
-  napi_value v = info[i];
-  bool tagged = false;
-  napi_valuetype type;
-  if (napi_typeof(env, v, &type) == napi_ok && type == napi_external &&
-      napi_check_object_type_tag(env, v, &kSigchldTag, &tagged) == napi_ok && tagged) {
-    void* data = nullptr;
-    if (napi_get_value_external(env, v, &data) == napi_ok) return static_cast<SigchldWatch*>(data);
-  }
-  Napi::TypeError::New(info.Env(), "sigkit native: expected a SIGCHLD watcher").ThrowAsJavaScriptException();
-  return nullptr;
+  return ArgTagged<SigchldWatch>(info, i, &kSigchldTag, "a SIGCHLD watcher");
 }
 
 // sigchldWatch(callback) -> External | -errno. Calls callback(17) on this
