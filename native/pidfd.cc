@@ -262,51 +262,6 @@ Napi::Value PidfdClose(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), p->CloseFd());
 }
 
-// Reads a small /proc file whole (one read loop) -> length | -errno.
-ssize_t ReadProcFile(const char* path, char* buf, size_t cap) {
-  int fd = static_cast<int>(RetryEintr([&] { return static_cast<long>(open(path, O_RDONLY | O_CLOEXEC)); }));
-  if (fd < 0) return -errno;
-  size_t len = 0;
-  while (len + 1 < cap) {
-    ssize_t n = RetryEintr([&] { return static_cast<long>(read(fd, buf + len, cap - 1 - len)); });
-    if (n < 0) {
-      int err = errno;
-      close(fd);
-      return -err;
-    }
-    if (n == 0) break;
-    len += static_cast<size_t>(n);
-  }
-  close(fd);
-  buf[len] = '\0';
-  return static_cast<ssize_t>(len);
-}
-
-// procStartTime(pid) -> field 22 of /proc/<pid>/stat (starttime, clock ticks
-// after boot) | -errno (ENOENT once reaped; EIO if unparsable). comm may hold
-// spaces and ')': fields are counted from the LAST ')'.
-Napi::Value ProcStartTime(const Napi::CallbackInfo& info) {
-  int32_t pid;
-  if (!ArgInt32(info, 0, &pid)) return Napi::Value();
-  Napi::Env env = info.Env();
-  char path[48];
-  snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  char buf[2048];
-  ssize_t len = ReadProcFile(path, buf, sizeof buf);
-  if (len < 0) return Napi::Number::New(env, static_cast<double>(len));
-  const char* p = static_cast<const char*>(memrchr(buf, ')', static_cast<size_t>(len)));
-  if (p == nullptr) return Napi::Number::New(env, -EIO);
-  // After ')': " state ppid ..." -> field 3 is the first; starttime is 22.
-  for (int field = 2; field < 22; field++) {
-    p = strchr(p + 1, ' ');
-    if (p == nullptr) return Napi::Number::New(env, -EIO);
-  }
-  char* end = nullptr;
-  unsigned long long ticks = strtoull(p + 1, &end, 10);
-  if (end == p + 1) return Napi::Number::New(env, -EIO);
-  return Napi::Number::New(env, static_cast<double>(ticks));
-}
-
 }  // namespace
 
 void InitPidfd(Napi::Env env, Napi::Object exports) {
@@ -323,7 +278,6 @@ void InitPidfd(Napi::Env env, Napi::Object exports) {
   fn("pidfdWatch", PidfdWatch);
   fn("pidfdUnwatch", PidfdUnwatch);
   fn("pidfdClose", PidfdClose);
-  fn("procStartTime", ProcStartTime);
 }
 
 }  // namespace sigkit

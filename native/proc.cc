@@ -117,6 +117,19 @@ bool IsPidName(const char* name, int* pid) {
   return v > 0;
 }
 
+// Opens, reads and parses /proc/<pid>/stat (without the owner) -> 0 | -errno
+// (-EIO for text that does not parse).
+int ReadStatOf(int32_t pid, char* buf, StatRecord* rec) {
+  char path[48];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  int fd = OpenAt(AT_FDCWD, path);
+  if (fd < 0) return -errno;
+  ssize_t len = PreadAll(fd, buf, kStatBuf - 1);
+  close(fd);
+  if (len < 0) return static_cast<int>(len);
+  return ParseStat(buf, static_cast<size_t>(len), rec) ? 0 : -EIO;
+}
+
 ProcState* StateOf(const Napi::CallbackInfo& info) { return static_cast<ProcState*>(info.Data()); }
 
 Napi::Value Errno(Napi::Env env, int err) { return Napi::Number::New(env, err); }
@@ -126,17 +139,21 @@ Napi::Value Errno(Napi::Env env, int err) { return Napi::Number::New(env, err); 
 Napi::Value ProcStateLetter(const Napi::CallbackInfo& info) {
   int32_t pid;
   if (!ArgInt32(info, 0, &pid)) return Napi::Value();
-  char path[48];
-  snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  int fd = OpenAt(AT_FDCWD, path);
-  if (fd < 0) return Errno(info.Env(), -errno);
   char buf[kStatBuf];
   StatRecord rec;
-  ssize_t len = PreadAll(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (len < 0) return Errno(info.Env(), static_cast<int>(len));
-  if (!ParseStat(buf, static_cast<size_t>(len), &rec)) return Errno(info.Env(), -EIO);
-  return Napi::Number::New(info.Env(), rec.field[kState]);
+  int r = ReadStatOf(pid, buf, &rec);
+  return r < 0 ? Errno(info.Env(), r) : Napi::Number::New(info.Env(), rec.field[kState]);
+}
+
+// procStartTime(pid) -> starttime (stat field 22, clock ticks after boot) |
+// -errno (ENOENT once reaped; EIO if unparsable). Used to stamp pidfd handles.
+Napi::Value ProcStartTime(const Napi::CallbackInfo& info) {
+  int32_t pid;
+  if (!ArgInt32(info, 0, &pid)) return Napi::Value();
+  char buf[kStatBuf];
+  StatRecord rec;
+  int r = ReadStatOf(pid, buf, &rec);
+  return r < 0 ? Errno(info.Env(), r) : Napi::Number::New(info.Env(), rec.field[kStartTime]);
 }
 
 // procStat(pid, out: Float64Array[kStatFieldCount]) -> comm string | -errno.
@@ -337,6 +354,7 @@ void InitProc(Napi::Env env, Napi::Object exports) {
   napi_add_env_cleanup_hook(env, FreeState, state);
   exports.Set("procState", Napi::Function::New(env, ProcStateLetter, "procState"));
   exports.Set("procStat", Napi::Function::New(env, ProcStat, "procStat"));
+  exports.Set("procStartTime", Napi::Function::New(env, ProcStartTime, "procStartTime"));
   exports.Set("procScan", Napi::Function::New(env, ProcScan, "procScan", state));
   exports.Set("procCacheClear", Napi::Function::New(env, ProcCacheClear, "procCacheClear", state));
   exports.Set("procReadFile", Napi::Function::New(env, ProcReadFile, "procReadFile"));

@@ -110,7 +110,7 @@ export interface NativeBinding {
   pidfdUnwatch(pidfd: NativePidfd): number;
   /** close(2) -> 0 | -errno (EBADF when already closed) */
   pidfdClose(pidfd: NativePidfd): number;
-  /** starttime (field 22) of /proc/<pid>/stat in clock ticks | -errno */
+  /** starttime (field 22) of /proc/<pid>/stat in clock ticks | -errno (proc.cc, the one stat parser) */
   procStartTime(pid: number): number;
 
   // wait.cc
