@@ -12,6 +12,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ProcessHandle, SyscallError, openProcess } from '../../src/index.js';
 import { LIB, runFixture } from '../helpers/fixture.js';
 import { exited, makeZombies, parseReceived, procStateOf, start, startReceiver, stopAll, waitUntil } from '../helpers/procs.js';
+import { errorOf, rejectionOf } from '../helpers/errors.js';
 
 const SI_USER = 0;
 const work = mkdtempSync(path.join(tmpdir(), 'sigkit-pidfd-'));
@@ -24,23 +25,7 @@ function startTimeOf(pid: number): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
 }
 
-function errorOf(fn: () => unknown): Record<string, unknown> {
-  try {
-    fn();
-  } catch (e) {
-    return e as Record<string, unknown>;
-  }
-  throw new Error('did not throw');
-}
 
-async function rejectionOf(p: Promise<unknown>): Promise<Record<string, unknown>> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Record<string, unknown>;
-  }
-  throw new Error('did not reject');
-}
 
 async function running(cmd = 'sleep', args = ['30']): Promise<number> {
   const child = start(cmd, args);

@@ -9,6 +9,7 @@ import {
 } from '../../src/index.js';
 import { NAMED } from '../helpers/paths.js';
 import { LineReader, makeZombies, procStateOf, start, stopAll, waitUntil } from '../helpers/procs.js';
+import { codeOf } from '../helpers/errors.js';
 
 afterEach(() => stopAll());
 
@@ -21,14 +22,6 @@ async function named(name: string, ...extra: string[]): Promise<number> {
   return child.pid!;
 }
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
-  return undefined;
-}
 
 interface PsRow { pid: number; ppid: number; pgid: number; sid: number; stat: string; comm: string }
 

@@ -26,6 +26,7 @@ import {
 } from '../../src/index.js';
 import { LIB, runFixture } from '../helpers/fixture.js';
 import { LineReader, exited, makeZombies, procStateOf, start, stopAll } from '../helpers/procs.js';
+import { errorOf, rejectionOf } from '../helpers/errors.js';
 
 // Non-children started through a shell: stopAll() only knows the shell.
 // Ended through a pidfd, so cleanup can never reach a recycled pid.
@@ -42,23 +43,7 @@ afterEach(() => {
   }
 });
 
-function errorOf(fn: () => unknown): Record<string, unknown> {
-  try {
-    fn();
-  } catch (e) {
-    return e as Record<string, unknown>;
-  }
-  throw new Error('did not throw');
-}
 
-async function rejectionOf(p: Promise<unknown>): Promise<Record<string, unknown>> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Record<string, unknown>;
-  }
-  throw new Error('did not reject');
-}
 
 /** A `sleep` that is not our child: its shell parent exits at once. */
 async function nonChild(): Promise<number> {

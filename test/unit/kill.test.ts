@@ -6,6 +6,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 // vi.mock below is hoisted above this import by vitest.
 import { SyscallError } from '../../src/errors.js';
 import { isAlive, kill, killpg, sigqueue } from '../../src/kill.js';
+import { errorOf } from '../helpers/errors.js';
 
 const { calls, results } = vi.hoisted(() => ({
   calls: [] as string[],
@@ -30,14 +31,6 @@ vi.mock('../../src/native.js', () => ({
 }));
 
 
-function errorOf(fn: () => unknown): { name?: string; code?: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e as { name?: string; code?: string };
-  }
-  throw new Error('did not throw');
-}
 
 beforeEach(() => {
   calls.length = 0;
@@ -132,7 +125,7 @@ describe('errno becomes SyscallError', () => {
     ['sigqueue', () => sigqueue(100, 'SIGRTMIN', 7), 'sigqueue', 11, 'EAGAIN'],
   ])('%s', (_n, call, syscall, errno, code) => {
     results.kill = results.killpg = results.sigqueue = -errno;
-    const e = errorOf(call) as SyscallError;
+    const e = errorOf(call) as unknown as SyscallError;
     expect(e).toBeInstanceOf(SyscallError);
     expect(e).toMatchObject({ code, errno: -errno, syscall, message: `${syscall} ${code}` });
   });

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SyscallError } from '../../src/errors.js';
 import { getDisposition, onSignal, signalEvents, signalStats, waitForSignal } from '../../src/sigaction.js';
 import type { SignalEvent } from '../../src/sigaction.js';
+import { errorOf } from '../helpers/errors.js';
 
 const fake = vi.hoisted(() => ({
   calls: [] as string[],
@@ -51,14 +52,6 @@ function deliver(...rows: Array<[signo: number, code: number, pid: number, uid: 
   fake.dispatch!(rows.length);
 }
 
-function errorOf(fn: () => unknown): { name?: string; code?: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e as { name?: string; code?: string };
-  }
-  throw new Error('did not throw');
-}
 
 const offs: Array<() => void> = [];
 beforeEach(() => {

@@ -1,18 +1,11 @@
 /** The pure catalogue: parsing, naming and layout, for glibc's and musl's realtime ranges. */
 import { describe, expect, it } from 'vitest';
 import { SignalCatalogue } from '../../src/signals.js';
+import { codeOf } from '../helpers/errors.js';
 
 const glibc = new SignalCatalogue({ rtmin: 34, rtmax: 64 });
 const musl = new SignalCatalogue({ rtmin: 35, rtmax: 64 });
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
-  return undefined;
-}
 
 describe('SignalCatalogue.number', () => {
   it('parses every spelling API.md names', () => {

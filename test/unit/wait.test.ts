@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SyscallError } from '../../src/errors.js';
 import { openProcess } from '../../src/pidfd.js';
 import { exitOf, isChildSubreaper, reapChildren, setChildSubreaper, startReaper, waitForExit, waitpid } from '../../src/wait.js';
+import { errorOf, rejectionOf } from '../helpers/errors.js';
 
 interface FakeFd {
   pid: number;
@@ -109,23 +110,7 @@ vi.mock('../../src/native.js', () => {
 const POLLIN = 1;
 const exit = (over: Partial<{ pid: number; code: number | null; signal: number | null; core: boolean }> = {}) => ({ pid: 100, code: 0, signal: null, core: false, ...over });
 
-function errorOf(fn: () => unknown): Record<string, unknown> {
-  try {
-    fn();
-  } catch (e) {
-    return e as Record<string, unknown>;
-  }
-  throw new Error('did not throw');
-}
 
-async function rejectionOf(p: Promise<unknown>): Promise<Record<string, unknown>> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Record<string, unknown>;
-  }
-  throw new Error('did not reject');
-}
 
 const flush = () => new Promise<void>((r) => setImmediate(r));
 
