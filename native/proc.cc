@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,6 +129,29 @@ int ReadStatOf(int32_t pid, char* buf, StatRecord* rec) {
   close(fd);
   if (len < 0) return static_cast<int>(len);
   return ParseStat(buf, static_cast<size_t>(len), rec) ? 0 : -EIO;
+}
+
+// Appends the decimal numbers of a children file ("12 345 ") to `out`.
+void AppendPids(const std::string& text, std::vector<int32_t>* out) {
+  int32_t v = 0;
+  bool in_number = false;
+  for (char ch : text) {
+    if (ch >= '0' && ch <= '9') {
+      v = v * 10 + (ch - '0');
+      in_number = true;
+    } else if (in_number) {
+      out->push_back(v);
+      v = 0;
+      in_number = false;
+    }
+  }
+  if (in_number) out->push_back(v);
+}
+
+Napi::Array PidArray(Napi::Env env, const std::vector<int32_t>& pids) {
+  Napi::Array result = Napi::Array::New(env, pids.size());
+  for (size_t i = 0; i < pids.size(); i++) result.Set(static_cast<uint32_t>(i), Napi::Number::New(env, pids[i]));
+  return result;
 }
 
 ProcState* StateOf(const Napi::CallbackInfo& info) { return static_cast<ProcState*>(info.Data()); }
@@ -311,26 +335,26 @@ Napi::Value ProcChildren(const Napi::CallbackInfo& info) {
       if (first_error == 0) first_error = r;
       continue;  // a thread that exited meanwhile
     }
-    int32_t v = 0;
-    bool in_number = false;
-    for (char ch : text) {
-      if (ch >= '0' && ch <= '9') {
-        v = v * 10 + (ch - '0');
-        in_number = true;
-      } else if (in_number) {
-        kids.push_back(v);
-        v = 0;
-        in_number = false;
-      }
-    }
-    if (in_number) kids.push_back(v);
+    AppendPids(text, &kids);
   }
   closedir(dir);
   // No thread's file could be read: report why (ENOENT without CONFIG_PROC_CHILDREN).
   if (kids.empty() && first_error != 0) return Errno(env, first_error);
-  Napi::Array result = Napi::Array::New(env, kids.size());
-  for (size_t i = 0; i < kids.size(); i++) result.Set(static_cast<uint32_t>(i), Napi::Number::New(env, kids[i]));
-  return result;
+  return PidArray(env, kids);
+}
+
+// threadChildren() -> pids | -errno: /proc/self/task/<gettid()>/children, the
+// children of the calling thread only (zombies included; ENOENT without
+// CONFIG_PROC_CHILDREN). Reaping with __WNOTHREAD needs exactly this set.
+Napi::Value ThreadChildren(const Napi::CallbackInfo& info) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%ld/children", static_cast<long>(syscall(SYS_gettid)));
+  std::string text;
+  int r = ReadWhole(AT_FDCWD, path, &text);
+  if (r < 0) return Errno(info.Env(), r);
+  std::vector<int32_t> kids;
+  AppendPids(text, &kids);
+  return PidArray(info.Env(), kids);
 }
 
 // clockBoottimeMs() -> CLOCK_BOOTTIME in milliseconds (the clock of starttime).
@@ -359,6 +383,7 @@ void InitProc(Napi::Env env, Napi::Object exports) {
   exports.Set("procCacheClear", Napi::Function::New(env, ProcCacheClear, "procCacheClear", state));
   exports.Set("procReadFile", Napi::Function::New(env, ProcReadFile, "procReadFile"));
   exports.Set("procChildren", Napi::Function::New(env, ProcChildren, "procChildren"));
+  exports.Set("threadChildren", Napi::Function::New(env, ThreadChildren, "threadChildren"));
   exports.Set("clockBoottimeMs", Napi::Function::New(env, ClockBoottimeMs, "clockBoottimeMs"));
   Napi::Array names = Napi::Array::New(env, kStatFieldCount);
   for (uint32_t i = 0; i < kStatFieldCount; i++) names.Set(i, Napi::String::New(env, kFieldNames[i]));

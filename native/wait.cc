@@ -76,46 +76,6 @@ Napi::Value Gettid(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(syscall(SYS_gettid)));
 }
 
-// threadChildren() -> pids | -errno: /proc/self/task/<gettid()>/children,
-// the children of the calling thread, zombies included (ENOENT without
-// CONFIG_PROC_CHILDREN). Read whole, in one pass.
-Napi::Value ThreadChildren(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  char path[64];
-  snprintf(path, sizeof path, "/proc/self/task/%ld/children", static_cast<long>(syscall(SYS_gettid)));
-  int fd = static_cast<int>(RetryEintr([&] { return static_cast<long>(open(path, O_RDONLY | O_CLOEXEC)); }));
-  if (fd < 0) return Napi::Number::New(env, -errno);
-  std::string text;
-  char chunk[4096];
-  for (;;) {
-    ssize_t n = RetryEintr([&] { return static_cast<long>(read(fd, chunk, sizeof chunk)); });
-    if (n < 0) {
-      int err = errno;
-      close(fd);
-      return Napi::Number::New(env, -err);
-    }
-    if (n == 0) break;
-    text.append(chunk, static_cast<size_t>(n));
-  }
-  close(fd);
-  Napi::Array pids = Napi::Array::New(env);
-  uint32_t count = 0;
-  long value = 0;
-  bool in_number = false;
-  for (char c : text) {
-    if (c >= '0' && c <= '9') {
-      value = value * 10 + (c - '0');
-      in_number = true;
-    } else if (in_number) {
-      pids.Set(count++, Napi::Number::New(env, static_cast<double>(value)));
-      value = 0;
-      in_number = false;
-    }
-  }
-  if (in_number) pids.Set(count++, Napi::Number::New(env, static_cast<double>(value)));
-  return pids;
-}
-
 // loopChildPids() -> pids of this env's loop's unreaped libuv children:
 // active UV_PROCESS handles (libuv stops a process handle when it reaps it).
 Napi::Value LoopChildPids(const Napi::CallbackInfo& info) {
@@ -260,7 +220,6 @@ void InitWait(Napi::Env env, Napi::Object exports) {
   fn("prctlSetChildSubreaper", PrctlSetChildSubreaper);
   fn("prctlGetChildSubreaper", PrctlGetChildSubreaper);
   fn("gettid", Gettid);
-  fn("threadChildren", ThreadChildren);
   fn("loopChildPids", LoopChildPids);
   fn("sigchldWatch", SigchldWatchStart);
   fn("sigchldRef", SigchldRef);

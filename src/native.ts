@@ -122,7 +122,7 @@ export interface NativeBinding {
   prctlGetChildSubreaper(): number;
   /** gettid(2) of the calling (loop) thread */
   gettid(): number;
-  /** /proc/self/task/<gettid()>/children -> pids | -errno */
+  /** /proc/self/task/<gettid()>/children -> pids | -errno (proc.cc) */
   threadChildren(): number[] | number;
   /** pids of this env's loop's active UV_PROCESS handles (libuv's unreaped children) */
   loopChildPids(): number[];
