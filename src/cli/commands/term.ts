@@ -41,7 +41,7 @@ export const term: Command = {
     if (values.grace !== undefined && values.steps !== undefined) throw usageError('give --grace or --steps, not both');
     const pids = positionals.map((p) => parsePid(p, values.group ? 'PGID' : 'PID'));
     if (pids.length === 0) throw usageError(`missing ${values.group ? 'PGID' : 'PID'}`);
-    const steps = values.steps !== undefined
+    const steps: TerminateStep[] = values.steps !== undefined
       ? parseSteps(values.steps)
       : [{ signal: 'SIGTERM', waitMs: parseDuration(values.grace ?? '5s', '--grace') }, { signal: 'SIGKILL', waitMs: 2000 }];
     const live = !values.json;
