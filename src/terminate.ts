@@ -321,6 +321,7 @@ export async function terminate(target: number | ProcessHandle, opts?: Terminate
     if (handle.closed) throw new SyscallError('pidfd_send_signal', 9, { pid: handle.pid });
     if (!handle.isAlive()) return { ...result, exited: true, exitedAfterMs: now() - t0, ...ending(handle) };
     for (const step of steps) {
+      throwIfAborted(signal);
       const sentAtMs = now() - t0;
       const reached = send(handle, step.sig);
       if (reached instanceof SyscallError) throw reached;
@@ -500,6 +501,7 @@ export async function terminateGroup(pgid: number, opts?: TerminateOptions): Pro
     if (!first.any) return notFoundMany(g);
     pinNew();
     for (const step of steps) {
+      throwIfAborted(signal);
       if (pinned.noneAlive()) break;
       const sentAtMs = now() - t0;
       // killpg reaches members forked after the scan too; the per-member
@@ -644,6 +646,8 @@ export async function terminateTree(pid: number, opts?: TerminateOptions): Promi
     if (freeze && rootHandle.isAlive()) pinned.signal(rootHandle, SIGSTOP);
     await collect(freeze);
     for (const step of steps) {
+      // An abort during the freeze (or an onStep) is noticed before the next signal.
+      throwIfAborted(signal);
       const alive = pinned.alive();
       if (alive.length === 0) break;
       const sentAtMs = now() - t0;
