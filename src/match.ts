@@ -56,7 +56,7 @@ function refuseCatchAll(query: ProcessQuery): void {
   for (const key of ['name', 'cmdline'] as const) {
     const pattern = query[key];
     if ((typeof pattern === 'string' || pattern instanceof RegExp) && matchesEverything(pattern)) {
-      throw invalidArgValue(`query.${key}`, pattern, 'matches every process (it matches the empty string); name what to signal');
+      throw invalidArgValue(`query.${key}`, pattern, 'matches every process (it matches any name); name what to signal');
     }
   }
 }
