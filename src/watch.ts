@@ -189,13 +189,14 @@ export class SignalWatch implements AsyncIterableIterator<WatchEvent>, Disposabl
   /**
    * Detaches from the process (it runs on exactly as before: a stopped
    * process stays stopped) and ends the iteration. Returns once the tracer
-   * thread has ended. Idempotent.
+   * thread has ended; events not yet read are dropped. Idempotent.
    * @throws never
    * @example
    * const w = watchSignals(pid); setTimeout(() => w.close(), 5000);
    */
   close(): void {
     this.#release();
+    this.#queue.length = 0;
     this.#end();
   }
 

@@ -11,7 +11,7 @@ export function straceLine(e: WatchEvent): string {
   const fields = [`si_signo=${e.signal}`, `si_code=${e.code}`];
   if (e.status !== undefined) fields.push(`si_pid=${e.pid}`, `si_uid=${e.uid}`, `si_status=${e.status}`);
   else if (e.code === 'SI_USER' || e.code === 'SI_TKILL' || e.code === 'SI_QUEUE' || e.code === 'SI_KERNEL' || e.pid !== 0) fields.push(`si_pid=${e.pid}`, `si_uid=${e.uid}`);
-  if (e.value !== undefined) fields.push(`si_value=${e.value}`);
+  if (e.value !== undefined) fields.push(`si_int=${e.value}`);
   return `--- ${e.signal} {${fields.join(', ')}} ---`;
 }
 
