@@ -100,7 +100,13 @@ function refusal(pid: number, errno: number): WatchError {
 
 /**
  * A live ptrace watch of one process: an async iterable of {@link WatchEvent}
- * that ends after the process exits or once the watch is closed.
+ * that ends after the process exits or once the watch is closed. While open
+ * it keeps the event loop alive (like a server); `close()` or `using` ends it.
+ *
+ * @throws never from its methods; background failures are kept in `errors`
+ * @example
+ * using w = watchSignals(pid);
+ * const first = await w.next(); // { value: { type: 'signal', signal: 'SIGUSR1', ... }, done: false }
  */
 export class SignalWatch implements AsyncIterableIterator<WatchEvent>, Disposable {
   /** The watched process. */
