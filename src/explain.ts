@@ -60,7 +60,7 @@ export interface SignalEvidence {
   namespaceInit: boolean;
   /** The parent (zombies: the process that must reap it). */
   parent?: ProcessSummary;
-  /** Where it sleeps (D state): /proc/PID/wchan. */
+  /** Where it sleeps (D state): /proc/PID/wchan, when the kernel names it (it may answer 0). */
   wchan?: string;
 }
 

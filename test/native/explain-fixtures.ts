@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { FIXTURE_SRC } from '../helpers/paths.js';
-import { LineReader, start } from '../helpers/procs.js';
+import { LineReader, start, stopAll } from '../helpers/procs.js';
 
 export interface Built {
   dir: string;
@@ -40,6 +40,39 @@ export interface Started {
   expect(re: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
 }
 
+// Fixtures that report another pid than the child's (a grandchild under sh,
+// a namespace init under unshare): [pid, start time] to end in stopFixtures.
+const others: Array<[number, string]> = [];
+
+function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Also end `pid` (a grandchild the test found) in stopFixtures. */
+export function remember(pid: number): void {
+  const st = startTimeOf(pid);
+  if (st !== undefined) others.push([pid, st]);
+}
+
+/** SIGKILLs every process startFixture saw that is not a direct child (still the same process), then stopAll(). */
+export function stopFixtures(): void {
+  for (const [pid, start] of others.splice(0)) {
+    if (startTimeOf(pid) === start) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }
+  stopAll();
+}
+
 /** Starts `file args` (optionally under a prefix command) and waits for "ready <pid>". */
 export async function startFixture(file: string, args: string[], opts: { prefix?: string[]; detached?: boolean } = {}): Promise<Started> {
   const argv = [...(opts.prefix ?? []), file, ...args];
@@ -54,7 +87,12 @@ export async function startFixture(file: string, args: string[], opts: { prefix?
     }
   };
   const m = await expect(/^ready (\d+)$/);
-  return { child, pid: Number(m[1]), lines, expect };
+  const pid = Number(m[1]);
+  if (pid !== child.pid && pid !== 1) {
+    const st = startTimeOf(pid);
+    if (st !== undefined) others.push([pid, st]);
+  }
+  return { child, pid, lines, expect };
 }
 
 /** A field of /proc/<pid>/status, or undefined when gone. */

@@ -6,10 +6,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { descendants, explainSignal, kill } from '../../src/index.js';
-import { exited, makeZombies, procStateOf, start, stopAll, waitUntil } from '../helpers/procs.js';
+import { exited, makeZombies, procStateOf, start, waitUntil } from '../helpers/procs.js';
 import { runFixture } from '../helpers/fixture.js';
 import { codeOf } from '../helpers/errors.js';
-import { buildFixtures, isPending, startFixture, statusField, type Built } from './explain-fixtures.js';
+import { buildFixtures, remember, stopFixtures, isPending, startFixture, statusField, type Built } from './explain-fixtures.js';
 
 const SIGUSR1 = 10;
 const SIGTERM = 15;
@@ -18,7 +18,7 @@ let fx: Built;
 beforeAll(() => {
   fx = buildFixtures();
 });
-afterEach(() => stopAll());
+afterEach(() => stopFixtures());
 afterAll(() => fx?.remove());
 
 const target = (args: string[], opts?: { prefix?: string[]; detached?: boolean }) => startFixture(fx.target, args, opts);
@@ -149,11 +149,13 @@ describe('explainSignal: each verdict against the kernel', () => {
   it('uninterruptible (D, a vfork parent): a signal waits until the sleep ends, then is handled', async () => {
     const t = await target([`catch:${SIGUSR1}`, 'vfork']);
     const child = Number((await t.expect(/^child (\d+)$/))[1]);
+    remember(child);
     await waitUntil('state D', () => (procStateOf(t.pid) === 'D' ? true : undefined));
     const e = explainSignal(t.pid, 'SIGUSR1');
     expect(e).toMatchObject({ verdict: 'uninterruptible', willEnd: null });
     expect(e.evidence.state).toBe('D');
-    expect(typeof e.evidence.wchan).toBe('string');
+    // wchan is best effort: the kernel answers 0 while it cannot unwind the sleeper.
+    if (e.evidence.wchan !== undefined) expect(e.evidence.wchan).toMatch(/^\w+$/);
     kill(t.pid, 'SIGUSR1');
     expect(isPending(t.pid, SIGUSR1)).toBe(true);
     expect(procStateOf(t.pid)).toBe('D');
@@ -167,6 +169,7 @@ describe('explainSignal: each verdict against the kernel', () => {
   it('uninterruptible: SIGKILL is "it depends" (willEnd null) and a killable sleep does end', async () => {
     const t = await target(['vfork']);
     const child = Number((await t.expect(/^child (\d+)$/))[1]);
+    remember(child);
     await waitUntil('state D', () => (procStateOf(t.pid) === 'D' ? true : undefined));
     const e = explainSignal(t.pid, 'SIGKILL');
     expect(e).toMatchObject({ verdict: 'uninterruptible', willEnd: null });
@@ -177,9 +180,10 @@ describe('explainSignal: each verdict against the kernel', () => {
 
   it('namespace-init seen from the parent namespace: SIGTERM is dropped, SIGKILL gets through', async () => {
     // Our child unshare makes the target PID 1 of a new pid namespace, in a new session.
-    const t = await target([`catch:${SIGUSR1}`], { prefix: ['timeout', '60', 'unshare', '--pid', '--fork', '--mount-proc'], detached: true });
+    const t = await target([`catch:${SIGUSR1}`], { prefix: ['timeout', '60', 'unshare', '--pid', '--fork', '--mount-proc', '--kill-child'], detached: true });
     expect(t.pid).toBe(1); // as the target sees itself
     const hostPid = await waitUntil('the namespace init', () => descendants(t.child.pid!).find((d) => statusField(d.pid, 'NSpid')?.endsWith('\t1'))?.pid);
+    remember(hostPid);
     const term = explainSignal(hostPid, 'SIGTERM');
     expect(term).toMatchObject({ verdict: 'namespace-init', willEnd: false });
     expect(term.evidence.namespaceInit).toBe(true);
@@ -187,7 +191,7 @@ describe('explainSignal: each verdict against the kernel', () => {
     expect(isPending(hostPid, SIGTERM)).toBe(false); // dropped, not queued
     kill(hostPid, 'SIGUSR1');
     await t.expect(/^caught 10$/);
-    expect(procStateOf(hostPid)).toBe('S');
+    expect(procStateOf(hostPid)).toMatch(/^[SR]$/); // alive
     const k = explainSignal(hostPid, 'SIGKILL');
     expect(k).toMatchObject({ verdict: 'default', willEnd: true });
     expect(k.reasons.join('\n')).toMatch(/ancestor namespace/);
@@ -232,7 +236,7 @@ describe('explainSignal: each verdict against the kernel', () => {
     expect(r.results[1]).toMatchObject({ pid: theirs.pid, verdict: 'default', willEnd: true, owner: { uid: 65534, ours: true }, sent: 'ok' });
     expect(await exited(theirs.child)).toEqual({ code: null, signal: 'SIGTERM' });
     expect(mine.child.exitCode).toBe(null);
-    expect(procStateOf(mine.pid)).toBe('S');
+    expect(procStateOf(mine.pid)).toMatch(/^[SR]$/);
   });
 
   it('no-such-process: a reaped pid answers ESRCH, as predicted', async () => {

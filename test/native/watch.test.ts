@@ -9,9 +9,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { kill, signalName, sigqueue, watchSignals, type WatchEvent } from '../../src/index.js';
 import { LIB } from '../helpers/fixture.js';
-import { procStateOf, start, stopAll, waitUntil } from '../helpers/procs.js';
+import { procStateOf, start, waitUntil } from '../helpers/procs.js';
 import { codeOf, errorOf } from '../helpers/errors.js';
-import { buildFixtures, isPending, startFixture, statusField, type Built, type Started } from './explain-fixtures.js';
+import { buildFixtures, stopFixtures, isPending, startFixture, statusField, type Built, type Started } from './explain-fixtures.js';
 
 let fx: Built;
 const haveStrace = spawnSync('strace', ['-V']).status === 0;
@@ -19,7 +19,7 @@ const haveStrace = spawnSync('strace', ['-V']).status === 0;
 beforeAll(() => {
   fx = buildFixtures();
 });
-afterEach(() => stopAll());
+afterEach(() => stopFixtures());
 afterAll(() => fx?.remove());
 
 /** The counter as a grandchild (its parent is sh, which reports its exit): never our own child. */
