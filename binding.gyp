@@ -21,7 +21,8 @@
             "native/sigaction.cc",
             "native/loop_resources.cc",
             "native/pidfd.cc",
-            "native/wait.cc"
+            "native/wait.cc",
+            "native/ptrace.cc"
           ],
           "defines": ["SIGKIT_LINUX=1", "_GNU_SOURCE"]
         }, {

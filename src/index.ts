@@ -20,3 +20,7 @@ export { terminate, terminateGroup, terminateTree } from './terminate.js';
 export type { TerminateOptions, TerminateStep, TerminateResult, TerminateManyResult, MemberResult, SentStep } from './terminate.js';
 export { killMatching, terminateMatching } from './match.js';
 export type { MatchResult, TerminateMatchResult } from './match.js';
+export { explainSignal } from './explain.js';
+export type { SignalExplanation, Verdict, SignalEvidence } from './explain.js';
+export { watchSignals, SignalWatch } from './watch.js';
+export type { WatchEvent, WatchedSignal, WatchedExit, WatchOptions, WatchError, WatchRefusal } from './watch.js';
