@@ -220,6 +220,25 @@ async function main() {
     await accepted('terminateMatching', describe(q), () => sk.terminateMatching(q, fast), nothingSent);
   }
 
+  // --- diagnosis sends nothing, whatever it is asked about; a ptrace observer of a protected
+  // process re-injects and detaches, leaving it as it was ---
+  for (const pid of BAD_PIDS) await refused('explainSignal', describe(pid), ARG, () => sk.explainSignal(pid, 'SIGKILL'));
+  for (const [pid] of [...PROTECTED, [tid], [zombie], [rec.get('other-session').pid]]) {
+    for (const sig of ['SIGKILL', 'SIGTERM', 'SIGSTOP', 'SIGRTMAX']) await accepted('explainSignal', `${pid}, ${sig}`, () => sk.explainSignal(pid, sig));
+    await refused('explainSignal', `${pid}, 0`, ARG, () => sk.explainSignal(pid, 0));
+  }
+  for (const pid of BAD_PIDS) await refused('watchSignals', describe(pid), ARG, () => sk.watchSignals(pid));
+  await refused('watchSignals', `self ${process.pid}`, /^(ERR_INVALID_ARG_VALUE|EPERM)$/, () => sk.watchSignals(process.pid));
+  // Our own children are refused (their ptrace stops would reach libuv's waits).
+  await refused('watchSignals', 'own child', ARG, () => sk.watchSignals(rec.get('other-group').pid));
+  for (const pid of [ancestor, 1]) {
+    await accepted('watchSignals', `${pid} then close`, async () => {
+      const w = sk.watchSignals(pid);
+      await new Promise((r) => setTimeout(r, 20));
+      w.close();
+    });
+  }
+
   // --- the CLI ---
   for (const p of ['0', '-1', '--', '-5', '1.5', 'abc', '2147483648', `-${ownPgid}`]) cliCase(['send', '-s', 'TERM', ...(p === '--' ? ['--', '-1'] : [p])], [2]);
   for (const p of ['1', String(process.pid), String(ancestor)]) cliCase(['send', '-s', '0', p], [0]);
@@ -235,26 +254,31 @@ async function main() {
   cliCase(['term', String(process.pid), '--grace', '-1s'], [2]);
   cliCase(['term', String(tid), '--grace', '50ms'], [1]);
   for (const args of [[''], ['.'], ['.*'], ['-f', '.'], ['-f', ''], [], ['--signal', 'KILL', '^']]) cliCase(['pkill', ...args], [2]);
+  for (const p of ['0', '-1', 'x', String(2 ** 31)]) cliCase(['explain', '--', p], [2]);
+  for (const p of ['1', String(ancestor), String(process.pid)]) cliCase(['explain', p, 'KILL'], [0]);
+  for (const p of ['0', '-1', 'x']) cliCase(['watch', '--', p], [2]);
   cliCase(['pkill', '--dry-run', '-P', '0'], [2]);
   // Everything with parent 1 here is the ancestor recorder: protected, skipped, nothing sent.
   cliCase(['pkill', '-S', 'KILL', '-P', '1'], [1]);
   cliCase(['pkill', '-S', 'KILL', '-P', String(ancestor)], [1]);
 
   // --- every export and command that can signal must be classified and exercised ---
-  const SIGNALLING = ['kill', 'killpg', 'sigqueue', 'openProcess', 'terminate', 'terminateGroup', 'terminateTree', 'killMatching', 'terminateMatching'];
+  const SIGNALLING = ['kill', 'killpg', 'sigqueue', 'openProcess', 'terminate', 'terminateGroup', 'terminateTree', 'killMatching', 'terminateMatching',
+    // Observers: they must send nothing (explain) or leave the process as it was (watch), checked above.
+    'explainSignal', 'watchSignals'];
   // Exports that send no signal to another process (they read, wait, install
   // handlers in this process, or reap its own children).
   const NON_SIGNALLING = new Set([
     'SyscallError', 'isSyscallError', 'Signal', 'signals', 'signalNumber', 'signalName', 'formatSignalList', 'isAlive',
     'readProcess', 'listProcesses', 'children', 'descendants', 'processTree', 'isZombie', 'findZombies', 'findProcesses',
     'onSignal', 'signalEvents', 'waitForSignal', 'signalStats', 'getDisposition', 'ProcessHandle', 'waitForExit', 'exitOf',
-    'waitpid', 'reapChildren', 'setChildSubreaper', 'isChildSubreaper', 'startReaper', 'Reaper',
+    'waitpid', 'reapChildren', 'setChildSubreaper', 'isChildSubreaper', 'startReaper', 'Reaper', 'SignalWatch',
   ]);
   const unclassified = Object.keys(sk).filter((k) => !SIGNALLING.includes(k) && !NON_SIGNALLING.has(k));
   for (const k of SIGNALLING) if (!cases.has(k)) failures.push(`export ${k} was not exercised`);
   // CLI commands: the ones that signal a target given on the command line
   // are exercised above; init and demo only ever signal the child they start.
-  const CLI_SIGNALLING = ['send', 'term', 'pkill'];
+  const CLI_SIGNALLING = ['send', 'term', 'pkill', 'explain', 'watch'];
   const CLI_OWN_CHILD_ONLY = ['init', 'demo'];
   const CLI_NON_SIGNALLING = ['list', 'ps', 'status', 'find', 'zombies', 'wait', 'trap'];
   for (const c of cliCommands) {
