@@ -20,3 +20,7 @@ export { terminate, terminateGroup, terminateTree } from './terminate.js';
 export type { TerminateOptions, TerminateStep, TerminateResult, TerminateManyResult, MemberResult, SentStep } from './terminate.js';
 export { killMatching, terminateMatching } from './match.js';
 export type { MatchResult, TerminateMatchResult } from './match.js';
+export { findByPort, listSockets, terminatePort, waitForListen } from './ports.js';
+export type { SocketInfo, SocketProtocol, SocketState, FindByPortOptions, TerminatePortOptions, TerminatePortResult, ExitedError } from './ports.js';
+export { processUsage, treeUsage } from './usage.js';
+export type { ProcessUsage, TreeUsage, UsageOptions } from './usage.js';

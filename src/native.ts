@@ -132,6 +132,12 @@ export interface NativeBinding {
   sigchldRef(watch: NativeSigchldWatch, ref: boolean): number;
   /** stops the watcher -> 0 */
   sigchldClose(watch: NativeSigchldWatch): number;
+
+  // ports.cc
+  /** Scans every /proc/<pid>/fd for the given socket inodes -> [(pid, inode) pairs, processes not readable] | -errno */
+  socketOwners(inodes: Float64Array): [Float64Array, number] | number;
+  /** The distinct socket inodes in /proc/<pid>/fd | -errno */
+  procSocketInodes(pid: number): Float64Array | number;
 }
 
 function load(): NativeBinding {
