@@ -229,8 +229,8 @@ interface ValidFind {
   ns: number | 'self';
 }
 
-function validateFind(opts: unknown, extra: readonly string[] = []): ValidFind & Record<string, unknown> {
-  const o = checkOptions<FindByPortOptions>(opts, 'options', ['protocol', 'state', 'pid', ...extra]);
+function validateFind(opts: unknown, keys: readonly string[] = ['protocol', 'state', 'pid']): ValidFind & Record<string, unknown> {
+  const o = checkOptions<FindByPortOptions>(opts, 'options', keys);
   const protocol = o.protocol ?? 'any';
   if (protocol !== 'tcp' && protocol !== 'udp' && protocol !== 'any') throw invalidArgValue('options.protocol', protocol, "must be 'tcp', 'udp' or 'any'");
   const state = o.state ?? 'listen';
@@ -318,7 +318,7 @@ const TERMINATE_KEYS = ['steps', 'graceMs', 'signal', 'onStep', 'onExit'] as con
  */
 export async function terminatePort(port: number, opts?: TerminatePortOptions): Promise<TerminatePortResult> {
   const p = validatePort(port);
-  const o = validateFind(opts, TERMINATE_KEYS);
+  const o = validateFind(opts, ['protocol', 'pid', ...TERMINATE_KEYS]);
   const termOpts: TerminateOptions = {};
   for (const k of TERMINATE_KEYS) if (o[k] !== undefined) (termOpts as Record<string, unknown>)[k] = o[k];
   const sockets = sortSockets(withOwners(readTables(o.ns, o.protocols, p).filter(isListening)));
