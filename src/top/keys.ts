@@ -39,7 +39,8 @@ export function parseKeys(data: string): string[] {
       const m = /^\x1b(?:\[\[[A-E]|\[[0-9;]*[~A-Za-z]|O[A-Za-z])/.exec(data.slice(i));
       if (m) {
         const seq = m[0];
-        const known = SEQUENCES[seq] ?? SEQUENCES[seq.replace(/;[0-9]+(?=[~A-Za-z]$)/, '')];
+        // Modified keys (Ctrl/Shift/Alt) add ";N": ESC [1;5A is Ctrl-Up, ESC [5;5~ Ctrl-PgUp.
+        const known = SEQUENCES[seq] ?? SEQUENCES[seq.replace(/^\x1b\[1;[0-9]+([A-Za-z])$/, '\x1b[$1').replace(/;[0-9]+~$/, '~')];
         if (known) keys.push(known);
         i += seq.length;
         continue;

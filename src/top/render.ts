@@ -67,13 +67,14 @@ function humanTime(ms: number): string {
   return `${Math.floor(h / 24)}d`;
 }
 
-const HEADER = '  PID USER     S  CPU%   RSS     TIME THR COMMAND';
+// Two marker columns (selection '>', tag '*'), then pids up to 7 digits (pid_max 4194304).
+const HEADER = '      PID USER     S  CPU%   RSS     TIME THR COMMAND';
 
 function rowText(r: TopRow, users: Map<number, string>): string {
   const user = safe(users.get(r.uid) ?? String(r.uid)).slice(0, 8).padEnd(8);
   let name = r.kernelThread ? `[${safe(r.comm)}]` : safe(r.comm);
-  if (r.reaper) name += ` <defunct> reap: ${r.reaper.pid} ${safe(r.reaper.comm)}`;
-  return `${String(r.pid).padStart(5)} ${user} ${r.state} ${r.cpuPercent.toFixed(1).padStart(5)} ${humanBytes(r.rssBytes).padStart(5)} ${humanTime(r.cpuTimeMs).padStart(8)} ${String(r.threads).padStart(3)} ${r.branch}${name}`;
+  if (r.reaper) name += ` <defunct> reap: ${r.reaper.pid} (${safe(r.reaper.comm)})`;
+  return `${String(r.pid).padStart(7)} ${user} ${r.state} ${r.cpuPercent.toFixed(1).padStart(5)} ${humanBytes(r.rssBytes).padStart(5)} ${humanTime(r.cpuTimeMs).padStart(8)} ${String(r.threads).padStart(3)} ${r.branch}${name}`;
 }
 
 const sgr = (on: boolean, code: string, text: string) => (on ? `\x1b[${code}m${text}\x1b[0m` : text);
@@ -161,7 +162,7 @@ export function render(model: TopModel, v: View): string[] {
       continue;
     }
     const selected = first + i === sel;
-    const text = `${selected ? '>' : ' '}${r.tagged ? '*' : ' '}${rowText(r, v.users).slice(2)}`;
+    const text = `${selected ? '>' : ' '}${r.tagged ? '*' : ' '}${rowText(r, v.users)}`;
     push(text, selected ? '7' : r.state === 'Z' ? '31' : r.tagged ? '33' : r.state === 'R' ? '32' : undefined);
   }
   const esc = v.escalations[0];
