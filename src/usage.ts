@@ -8,7 +8,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { SyscallError, invalidArgType, outOfRange } from './errors.js';
 import { native } from './native.js';
 import { checkOptions } from './options.js';
-import { descendants } from './proc.js';
+import { descendants, type ProcessSummary } from './proc.js';
 import { validatePid } from './validate.js';
 
 const ENOENT = 2;
@@ -111,18 +111,27 @@ function fdCount(pid: number): number | null {
 }
 
 /** One sample of a process, or null when it is gone. Throws for other errors. */
-function sample(pid: number, exactCpu: boolean, smaps: boolean): Sample | null {
-  const comm = stat(pid);
-  if (typeof comm === 'number') {
-    if (comm === -ENOENT || comm === -ESRCH) return null;
-    throw new SyscallError('open', comm, { pid, path: `/proc/${pid}/stat` });
+/** The stat fields a sample needs, when a scan just read them. */
+type StatFields = Pick<ProcessSummary, 'startTime' | 'cpuTimeMs' | 'threads'>;
+
+function sample(pid: number, exactCpu: boolean, smaps: boolean, known?: StatFields): Sample | null {
+  let startTime: number;
+  let cpuTimeMs: number;
+  let threads: number;
+  if (known) {
+    ({ startTime, cpuTimeMs, threads } = known);
+  } else {
+    const comm = stat(pid);
+    if (typeof comm === 'number') {
+      if (comm === -ENOENT || comm === -ESRCH) return null;
+      throw new SyscallError('open', comm, { pid, path: `/proc/${pid}/stat` });
+    }
+    const f = fieldBuf!;
+    startTime = f[iStart]!;
+    cpuTimeMs = (f[iUtime]! + f[iStime]!) * (1000 / native.clockTicks);
+    threads = f[iThreads]!;
   }
   const at = performance.now();
-  const f = fieldBuf!;
-  const startTime = f[iStart]!;
-  const tickMs = 1000 / native.clockTicks;
-  const cpuTimeMs = (f[iUtime]! + f[iStime]!) * tickMs;
-  const threads = f[iThreads]!;
   // schedstat's run time is in ns (stat's is in 10 ms ticks): read it when an interval is measured.
   const sched = exactCpu ? native.procReadFile(pid, 'schedstat') : -ENOENT;
   const runNs = typeof sched === 'string' ? Number(sched.slice(0, sched.indexOf(' '))) : NaN;
@@ -169,11 +178,11 @@ function validateUsageOptions(opts: unknown): { intervalMs: number; smaps: boole
 }
 
 /** Two sampling rounds over `pids` with one wait between: the usages of those present in both. */
-async function measure(pids: number[], { intervalMs, smaps }: { intervalMs: number; smaps: boolean }): Promise<Map<number, ProcessUsage>> {
+async function measure(pids: number[], { intervalMs, smaps }: { intervalMs: number; smaps: boolean }, known?: Map<number, StatFields>): Promise<Map<number, ProcessUsage>> {
   const first = new Map<number, Sample>();
   for (const pid of pids) {
     // The memory of the first sample is not returned when a second follows.
-    const s = sample(pid, intervalMs > 0, smaps && intervalMs === 0);
+    const s = sample(pid, intervalMs > 0, smaps && intervalMs === 0, known?.get(pid));
     if (s) first.set(pid, s);
   }
   const out = new Map<number, ProcessUsage>();
@@ -238,8 +247,10 @@ const add = (a: number | null, b: number | null): number | null => (a === null |
 export async function treeUsage(pid: number, opts?: UsageOptions): Promise<TreeUsage> {
   const p = validatePid(pid);
   const o = validateUsageOptions(opts);
-  const pids = [p, ...descendants(p).map((d) => d.pid)];
-  const got = await measure(pids, o);
+  const tree = descendants(p);
+  const pids = [p, ...tree.map((d) => d.pid)];
+  // descendants() has just read each member's stat: the first sample reuses it.
+  const got = await measure(pids, o, new Map(tree.map((d) => [d.pid, d])));
   const root = got.get(p);
   if (!root) throw new SyscallError('open', -ESRCH, { pid: p, path: `/proc/${p}/stat` });
   const sum: TreeUsage = { ...root, processes: 0, cpuPercent: o.intervalMs === 0 ? null : 0, cpuTimeMs: 0, rssBytes: 0, pssBytes: 0, ussBytes: 0, swapBytes: 0, readBytes: 0, writeBytes: 0, fds: 0, threads: 0 };
