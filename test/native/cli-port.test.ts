@@ -69,13 +69,20 @@ describe('sigkit port', () => {
 
 describe('sigkit ps --sort', () => {
   it('orders by RSS (largest first) and by pid, with %CPU and RSS columns', async () => {
-    const r = await sigkit(['ps', '--sort', 'rss', '--json']);
+    // This process and its descendants (a few node and sleep processes of
+    // different sizes): the whole machine's list may be huge on a busy host.
+    const root = start('sh', ['-c', 'sleep 30 & sleep 30 & wait'], { detached: true });
+    await new Promise((r) => setTimeout(r, 0));
+    const me = String(process.pid);
+    const r = await sigkit(['ps', '--sort', 'rss', '--json', me]);
     expect(r.code).toBe(0);
     const rss = (JSON.parse(r.stdout) as Array<{ rssBytes: number }>).map((p) => p.rssBytes);
+    expect(rss.length).toBeGreaterThan(1);
     expect(rss).toEqual([...rss].sort((a, b) => b - a));
-    const byPid = (JSON.parse((await sigkit(['ps', '--sort', 'pid', '--json'])).stdout) as Array<{ pid: number }>).map((p) => p.pid);
+    const byPid = (JSON.parse((await sigkit(['ps', '--sort', 'pid', '--json', me])).stdout) as Array<{ pid: number }>).map((p) => p.pid);
     expect(byPid).toEqual([...byPid].sort((a, b) => a - b));
-    const text = await sigkit(['ps', '--sort', 'cpu']);
+    const text = await sigkit(['ps', '--sort', 'cpu', me]);
+    process.kill(-root.pid!, 'SIGKILL');
     expect(text.stdout.split('\n')[0]).toMatch(/%CPU\s+RSS\s+TIME\s+COMMAND$/);
     const cpu = text.stdout.split('\n').slice(1).filter(Boolean).map((l) => Number(l.trim().split(/\s+/)[6]));
     expect(cpu).toEqual([...cpu].sort((a, b) => b - a));
