@@ -14,7 +14,12 @@
 #include "common.h"
 
 #include <fcntl.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -190,9 +195,88 @@ Napi::Value ProcSocketInodes(const Napi::CallbackInfo& info) {
   return ToArray(env, out);
 }
 
+// Doubles per socket in sockDiag's result.
+constexpr size_t kDiagFields = 13;
+
+// sockDiag(family: AF_INET|AF_INET6, protocol: IPPROTO_TCP|IPPROTO_UDP,
+// states: bitmask of 1 << TCP state) -> Float64Array of kDiagFields per
+// socket [state, localPort, remotePort, uid, inode, local words x4, remote
+// words x4 (network byte order, as read)] | -errno.
+// NETLINK_SOCK_DIAG (sock_diag(7)) instead of /proc/net/tcp: asked for
+// LISTEN only, the kernel walks the listening hash alone, where the /proc
+// file walks every bucket of the established hash (18 ms for an empty table
+// on a 24 GB machine, measured in bench/ports.mjs).
+Napi::Value SockDiag(const Napi::CallbackInfo& info) {
+  int32_t family, protocol, states;
+  if (!ArgInt32(info, 0, &family) || !ArgInt32(info, 1, &protocol) || !ArgInt32(info, 2, &states)) return Napi::Value();
+  Napi::Env env = info.Env();
+  if ((family != AF_INET && family != AF_INET6) || (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP)) return Napi::Number::New(env, -EINVAL);
+  int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd < 0) return Napi::Number::New(env, -errno);
+  struct {
+    struct nlmsghdr nlh;
+    struct inet_diag_req_v2 req;
+  } msg;
+  memset(&msg, 0, sizeof msg);
+  msg.nlh.nlmsg_len = sizeof msg;
+  msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  msg.nlh.nlmsg_seq = 1;
+  msg.req.sdiag_family = static_cast<uint8_t>(family);
+  msg.req.sdiag_protocol = static_cast<uint8_t>(protocol);
+  msg.req.idiag_states = static_cast<uint32_t>(states);
+  struct sockaddr_nl kernel;
+  memset(&kernel, 0, sizeof kernel);
+  kernel.nl_family = AF_NETLINK;
+  if (RetryEintr([&] { return static_cast<long>(sendto(fd, &msg, sizeof msg, 0, reinterpret_cast<struct sockaddr*>(&kernel), sizeof kernel)); }) < 0) {
+    int err = errno;
+    close(fd);
+    return Napi::Number::New(env, -err);
+  }
+  std::vector<double> out;
+  alignas(struct nlmsghdr) char buf[32768];
+  bool done = false;
+  int result = 0;
+  while (!done) {
+    long n = RetryEintr([&] { return static_cast<long>(recv(fd, buf, sizeof buf, 0)); });
+    if (n < 0) {
+      result = -errno;
+      break;
+    }
+    if (n == 0) break;
+    int len = static_cast<int>(n);
+    for (struct nlmsghdr* h = reinterpret_cast<struct nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+      if (h->nlmsg_type == NLMSG_DONE) {
+        done = true;
+        break;
+      }
+      if (h->nlmsg_type == NLMSG_ERROR) {
+        const struct nlmsgerr* e = static_cast<const struct nlmsgerr*>(NLMSG_DATA(h));
+        result = e->error < 0 ? e->error : -EIO;
+        done = true;
+        break;
+      }
+      if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg))) continue;
+      const struct inet_diag_msg* d = static_cast<const struct inet_diag_msg*>(NLMSG_DATA(h));
+      out.push_back(d->idiag_state);
+      out.push_back(ntohs(d->id.idiag_sport));
+      out.push_back(ntohs(d->id.idiag_dport));
+      out.push_back(d->idiag_uid);
+      out.push_back(d->idiag_inode);
+      for (int i = 0; i < 4; i++) out.push_back(ntohl(d->id.idiag_src[i]));
+      for (int i = 0; i < 4; i++) out.push_back(ntohl(d->id.idiag_dst[i]));
+    }
+  }
+  close(fd);
+  if (result < 0) return Napi::Number::New(env, result);
+  return ToArray(env, out);
+}
+
 }  // namespace
 
 void InitPorts(Napi::Env env, Napi::Object exports) {
+  exports.Set("sockDiag", Napi::Function::New(env, SockDiag, "sockDiag"));
+  exports.Set("sockDiagFields", Napi::Number::New(env, static_cast<double>(kDiagFields)));
   exports.Set("socketOwners", Napi::Function::New(env, SocketOwners, "socketOwners"));
   exports.Set("procSocketInodes", Napi::Function::New(env, ProcSocketInodes, "procSocketInodes"));
 }
