@@ -21,6 +21,7 @@
             "native/sigaction.cc",
             "native/loop_resources.cc",
             "native/pidfd.cc",
+            "native/ports.cc",
             "native/wait.cc",
             "native/ptrace.cc"
           ],

@@ -12,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sigkit::InitPidfd(env, exports);
   sigkit::InitWait(env, exports);
   sigkit::InitPtrace(env, exports);
+  sigkit::InitPorts(env, exports);
   return exports;
 }
 

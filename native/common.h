@@ -67,5 +67,6 @@ void InitSigaction(Napi::Env env, Napi::Object exports);
 void InitPidfd(Napi::Env env, Napi::Object exports);
 void InitWait(Napi::Env env, Napi::Object exports);
 void InitPtrace(Napi::Env env, Napi::Object exports);
+void InitPorts(Napi::Env env, Napi::Object exports);
 
 }  // namespace sigkit

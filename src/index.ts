@@ -24,3 +24,7 @@ export { explainSignal } from './explain.js';
 export type { SignalExplanation, Verdict, SignalEvidence } from './explain.js';
 export { watchSignals, SignalWatch } from './watch.js';
 export type { WatchEvent, WatchedSignal, WatchedExit, WatchOptions, WatchError, WatchRefusal } from './watch.js';
+export { findByPort, listSockets, terminatePort, waitForListen } from './ports.js';
+export type { SocketInfo, SocketProtocol, SocketState, FindByPortOptions, TerminatePortOptions, TerminatePortResult, ExitedError } from './ports.js';
+export { processUsage, treeUsage } from './usage.js';
+export type { ProcessUsage, TreeUsage, UsageOptions } from './usage.js';

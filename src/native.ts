@@ -147,6 +147,15 @@ export interface NativeBinding {
   ptraceWatch(pid: number, callback: (kind: number, data: number[]) => void): NativePtraceWatch | number;
   /** Detaches and ends the tracer thread before returning -> 0. Idempotent. */
   ptraceWatchClose(watch: NativePtraceWatch): number;
+  // ports.cc
+  /** Scans every /proc/<pid>/fd for the given socket inodes -> [(pid, inode) pairs, processes not readable] | -errno */
+  socketOwners(inodes: Float64Array): [Float64Array, number] | number;
+  /** NETLINK_SOCK_DIAG dump of this netns: sockDiagFields doubles per socket | -errno */
+  sockDiag(family: number, protocol: number, states: number): Float64Array | number;
+  /** [state, localPort, remotePort, uid, inode, local words x4, remote words x4] */
+  readonly sockDiagFields: number;
+  /** The distinct socket inodes in /proc/<pid>/fd | -errno */
+  procSocketInodes(pid: number): Float64Array | number;
 }
 
 function load(): NativeBinding {

@@ -19,8 +19,10 @@ import { pkill } from './commands/pkill.js';
 import { demo } from './commands/demo.js';
 import { explain } from './commands/explain.js';
 import { watch } from './commands/watch.js';
+import { port } from './commands/port.js';
+import { top } from './commands/top.js';
 
-export const COMMANDS: readonly Command[] = [list, send, term, ps, status, find, pkill, zombies, wait, trap, init, explain, watch, demo];
+export const COMMANDS: readonly Command[] = [list, send, term, ps, status, find, pkill, zombies, wait, trap, init, explain, watch, port, top, demo];
 
 function help(io: Io): void {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

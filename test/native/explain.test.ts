@@ -265,7 +265,7 @@ describe('explainSignal: each verdict against the kernel', () => {
     expect(codeOf(() => explainSignal(0))).toBe('ERR_INVALID_ARG_VALUE');
     expect(codeOf(() => explainSignal(-1))).toBe('ERR_INVALID_ARG_VALUE');
     expect(codeOf(() => explainSignal(process.pid, 0))).toBe('ERR_INVALID_ARG_VALUE');
-    expect(codeOf(() => explainSignal(process.pid, 'SIGNOPE'))).toBe('ERR_UNKNOWN_SIGNAL');
+    expect(codeOf(() => explainSignal(process.pid, 'SIGNOPE' as never))).toBe('ERR_UNKNOWN_SIGNAL');
     expect(codeOf(() => explainSignal('1' as unknown as number))).toBe('ERR_INVALID_ARG_TYPE');
     expect(explainSignal(process.pid).signal).toBe('SIGTERM');
   });

@@ -239,7 +239,18 @@ async function main() {
     });
   }
 
+  // --- ports: a port held by this process is protected; bad ports are refused ---
+  const server = require('node:net').createServer();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const ownPort = server.address().port;
+  for (const port of [0, -1, 65536, NaN, 1.5, '80', null, 2 ** 31]) await refused('terminatePort', describe(port), ARG, () => sk.terminatePort(port, fast));
+  await refused('terminatePort', `${ownPort} (held by this process)`, PROT, () => sk.terminatePort(ownPort, fast));
+  await refused('terminatePort', `${ownPort} SIGKILL first`, PROT, () => sk.terminatePort(ownPort, { steps: [{ signal: 'SIGKILL', waitMs: 10 }] }));
+  await refused('terminatePort', 'typo in options', ARG, () => sk.terminatePort(ownPort, { grace: 1 }));
+
   // --- the CLI ---
+  for (const args of [['--term'], ['--kill'], []]) cliCase(['port', String(ownPort), ...args], args.length ? [1] : [0]);
+  for (const p of ['0', '-1', '65536', 'x']) cliCase(['port', '--term', '--', p], [2]);
   for (const p of ['0', '-1', '--', '-5', '1.5', 'abc', '2147483648', `-${ownPgid}`]) cliCase(['send', '-s', 'TERM', ...(p === '--' ? ['--', '-1'] : [p])], [2]);
   for (const p of ['1', String(process.pid), String(ancestor)]) cliCase(['send', '-s', '0', p], [0]);
   for (const g of ['0', '1', '-1', '-5', `-${ownPgid}`]) cliCase(['send', '-s', 'TERM', '-g', g], [2]);
@@ -265,7 +276,7 @@ async function main() {
   // --- every export and command that can signal must be classified and exercised ---
   const SIGNALLING = ['kill', 'killpg', 'sigqueue', 'openProcess', 'terminate', 'terminateGroup', 'terminateTree', 'killMatching', 'terminateMatching',
     // Observers: they must send nothing (explain) or leave the process as it was (watch), checked above.
-    'explainSignal', 'watchSignals'];
+    'explainSignal', 'watchSignals', 'terminatePort'];
   // Exports that send no signal to another process (they read, wait, install
   // handlers in this process, or reap its own children).
   const NON_SIGNALLING = new Set([
@@ -273,13 +284,16 @@ async function main() {
     'readProcess', 'listProcesses', 'children', 'descendants', 'processTree', 'isZombie', 'findZombies', 'findProcesses',
     'onSignal', 'signalEvents', 'waitForSignal', 'signalStats', 'getDisposition', 'ProcessHandle', 'waitForExit', 'exitOf',
     'waitpid', 'reapChildren', 'setChildSubreaper', 'isChildSubreaper', 'startReaper', 'Reaper', 'SignalWatch',
+    'findByPort', 'listSockets', 'waitForListen', 'processUsage', 'treeUsage',
   ]);
   const unclassified = Object.keys(sk).filter((k) => !SIGNALLING.includes(k) && !NON_SIGNALLING.has(k));
   for (const k of SIGNALLING) if (!cases.has(k)) failures.push(`export ${k} was not exercised`);
   // CLI commands: the ones that signal a target given on the command line
   // are exercised above; init and demo only ever signal the child they start.
-  const CLI_SIGNALLING = ['send', 'term', 'pkill', 'explain', 'watch'];
-  const CLI_OWN_CHILD_ONLY = ['init', 'demo'];
+  const CLI_SIGNALLING = ['send', 'term', 'pkill', 'explain', 'watch', 'port'];
+  // init and demo signal only the child they start; top is interactive: its
+  // signal menu refuses protected targets (test/native/cli-top.test.ts, in tmux).
+  const CLI_OWN_CHILD_ONLY = ['init', 'demo', 'top'];
   const CLI_NON_SIGNALLING = ['list', 'ps', 'status', 'find', 'zombies', 'wait', 'trap'];
   for (const c of cliCommands) {
     if (CLI_SIGNALLING.includes(c)) {
@@ -309,6 +323,7 @@ async function main() {
     const pid = all.get(n).pid;
     states[n] = sk.isAlive(pid) ? sk.readProcess(pid).state : 'gone';
   }
+  server.close();
   worker.terminate();
   zp.kill('SIGKILL');
   for (const c of started) c.kill('SIGKILL');
