@@ -132,6 +132,14 @@ export interface NativeBinding {
   sigchldRef(watch: NativeSigchldWatch, ref: boolean): number;
   /** stops the watcher -> 0 */
   sigchldClose(watch: NativeSigchldWatch): number;
+
+  // spawn.cc
+  /** prctl(PR_SET_PDEATHSIG, sig) for this process (0 clears) -> 0 | -errno */
+  prctlSetPdeathsig(sig: number): number;
+  /** prctl(PR_GET_PDEATHSIG) -> signal number (0: none) | -errno */
+  prctlGetPdeathsig(): number;
+  /** SIG_DFL, unblock in this thread, raise(sig): returns only when that did not end the process -> 0 | -errno */
+  raiseDefault(sig: number): number;
 }
 
 function load(): NativeBinding {
