@@ -75,6 +75,13 @@ bool ParseStat(const char* buf, size_t len, StatRecord* out) {
   if (!Skip(&c, 1) || !ReadInt(&c, &out->field[kRssPages])) return false;
   out->field[kUid] = -1;
   out->field[kGid] = -1;
+  // 25..37, then 38 exit_signal: -1 marks a non-leader thread, which /proc
+  // answers for by its tid although it is not a process. Optional: a short
+  // line (old kernels, hand-made samples) reads as 0, "a process".
+  out->field[kExitSignal] = 0;
+  Cursor rest = c;
+  double exit_signal;
+  if (Skip(&rest, 13) && ReadInt(&rest, &exit_signal)) out->field[kExitSignal] = exit_signal;
   return true;
 }
 
