@@ -23,10 +23,10 @@ import { SyscallError, invalidArgType, invalidArgValue, isSyscallError, type Cod
 import { native } from './native.js';
 import { checkOptions } from './options.js';
 import { openProcess } from './pidfd.js';
-import { runPreStop, validatePreStop, type PreStopResult } from './prestop.js';
+import { runPreStop, validatePreStop } from './prestop.js';
 import { protectedError, protectedProcesses } from './protected.js';
 import type { SignalLike } from './signals.js';
-import type { MemberResult, SentStep, TerminateManyResult, TerminateOptions } from './terminate.js';
+import { TERMINATE_OPTION_KEYS, type MemberResult, type SentStep, type TerminateManyResult, type TerminateOptions } from './terminate.js';
 import { validateSendSignal } from './validate.js';
 import { abortError, validateWaitOptions } from './waiting.js';
 
@@ -274,24 +274,16 @@ export function killCgroupNow(dir: string): boolean {
 export interface TerminateCgroupOptions extends TerminateOptions {
   /** rmdir the cgroup (and its empty child cgroups) once it is empty. Default false. */
   remove?: boolean;
-  /** Awaited before the first signal (Kubernetes' preStop); a throw or timeout does not stop the ladder. */
-  preStop?: (ctx: import('./prestop.js').PreStopContext) => unknown;
-  /** How long preStop may run (default 5000 ms). */
-  preStopTimeoutMs?: number;
 }
 
 /** What terminateCgroup did and saw. `id` is the cgroup's id (the inode of its directory). */
 export interface CgroupTerminateResult extends TerminateManyResult {
   path: string;
-  /** No such cgroup when the call was made. */
-  notFound?: boolean;
   /** The cgroup directory was removed (`remove: true`). */
   removed?: boolean;
-  /** How the preStop hook went, when there was one. */
-  preStop?: PreStopResult;
 }
 
-const CGROUP_KEYS = ['steps', 'graceMs', 'signal', 'onStep', 'onExit', 'preStop', 'preStopTimeoutMs', 'remove'] as const;
+const CGROUP_KEYS = [...TERMINATE_OPTION_KEYS, 'remove'];
 
 interface Step {
   sig: number;

@@ -17,7 +17,7 @@ export { waitForExit, exitOf, waitpid, reapChildren, setChildSubreaper, isChildS
 export type { ExitInfo, WaitpidOptions, ReapOptions, ReaperOptions } from './wait.js';
 export type { WaitOptions } from './waiting.js';
 export { terminate, terminateGroup, terminateTree } from './terminate.js';
-export type { TerminateOptions, TerminateStep, TerminateResult, TerminateManyResult, MemberResult, SentStep } from './terminate.js';
+export type { TerminateOptions, TerminateTreeOptions, TerminateStep, TerminateResult, TerminateManyResult, MemberResult, SentStep } from './terminate.js';
 export { killMatching, terminateMatching } from './match.js';
 export { spawnProcess } from './spawn.js';
 export type { SpawnProcessOptions, SpawnedProcess } from './spawn.js';
