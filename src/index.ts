@@ -21,6 +21,8 @@ export type { TerminateOptions, TerminateTreeOptions, TerminateStep, TerminateRe
 export { killMatching, terminateMatching } from './match.js';
 export { spawnProcess } from './spawn.js';
 export type { SpawnProcessOptions, SpawnedProcess } from './spawn.js';
+export { onShutdown, shutdown } from './shutdown.js';
+export type { OnShutdownOptions, ShutdownEvent, ShutdownHook } from './shutdown.js';
 export { terminateCgroup } from './cgroup.js';
 export type { TerminateCgroupOptions, CgroupTerminateResult } from './cgroup.js';
 export type { PreStopContext, PreStopResult } from './prestop.js';
