@@ -23,6 +23,8 @@ export { spawnProcess } from './spawn.js';
 export type { SpawnProcessOptions, SpawnedProcess } from './spawn.js';
 export { onShutdown, shutdown } from './shutdown.js';
 export type { OnShutdownOptions, ShutdownEvent, ShutdownHook } from './shutdown.js';
+export { checkShutdown } from './check-shutdown.js';
+export type { CheckShutdownOptions, ShutdownReport, ReadyCheck } from './check-shutdown.js';
 export { terminateCgroup } from './cgroup.js';
 export type { TerminateCgroupOptions, CgroupTerminateResult } from './cgroup.js';
 export type { PreStopContext, PreStopResult } from './prestop.js';
