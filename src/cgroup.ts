@@ -40,7 +40,12 @@ function errnoOf(e: unknown): number {
   return typeof n === 'number' && n < 0 ? n : -5; // EIO when Node did not say
 }
 
-/** `Error [ERR_SIGKIT_CGROUP_UNAVAILABLE]`: no cgroup v2 hierarchy here, or not one we may write. */
+/**
+ * `Error [ERR_SIGKIT_CGROUP_UNAVAILABLE]`: no cgroup v2 hierarchy here, or not one we may write.
+ * @throws never
+ * @example
+ * throw cgroupUnavailable('no cgroup2 file system is mounted');
+ */
 export function cgroupUnavailable(reason: string): Error & CodedError {
   const e = new Error(`cgroup v2 is not available: ${reason}`) as Error & CodedError;
   e.code = 'ERR_SIGKIT_CGROUP_UNAVAILABLE';
@@ -130,6 +135,8 @@ function within(dir: string, parent: string): boolean {
  * Checks a cgroup path: a string, absolute, under the cgroup v2 mount.
  * Returns it normalized (no trailing slash).
  * @throws TypeError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE; Error ERR_SIGKIT_CGROUP_UNAVAILABLE
+ * @example
+ * validateCgroupPath('/sys/fs/cgroup/unified/app/'); // '/sys/fs/cgroup/unified/app'
  */
 export function validateCgroupPath(value: unknown, name = 'path'): string {
   if (typeof value !== 'string') throw invalidArgType(name, 'of type string', value);
@@ -146,6 +153,8 @@ export function validateCgroupPath(value: unknown, name = 'path'): string {
  * Creates a cgroup directory (and checks it is one: it has cgroup.procs).
  * Returns true when it made it, false when it existed.
  * @throws SyscallError (mkdir: EACCES, EROFS, ...), Error ERR_SIGKIT_CGROUP_UNAVAILABLE
+ * @example
+ * const created = makeCgroup('/sys/fs/cgroup/unified/app');
  */
 export function makeCgroup(dir: string): boolean {
   let made = false;
@@ -162,7 +171,12 @@ export function makeCgroup(dir: string): boolean {
   return made;
 }
 
-/** Removes a cgroup directory and its (empty) child cgroups; false when it still has members (EBUSY). */
+/**
+ * Removes a cgroup directory and its (empty) child cgroups; false when it still has members (EBUSY).
+ * @throws never
+ * @example
+ * if (!removeCgroup(dir)) console.warn(`${dir} still has processes`);
+ */
 export function removeCgroup(dir: string): boolean {
   let entries: fs.Dirent[] = [];
   try {
@@ -215,7 +229,12 @@ export function cgroupMembers(dir: string): number[] {
   return pids;
 }
 
-/** `populated` of cgroup.events (1 while any process lives in the subtree). */
+/**
+ * `populated` of cgroup.events: true while any process lives in the subtree.
+ * @throws never
+ * @example
+ * cgroupPopulated('/sys/fs/cgroup/unified/app'); // false once it is empty
+ */
 export function cgroupPopulated(dir: string): boolean {
   try {
     return /^populated 1$/m.test(fs.readFileSync(path.join(dir, 'cgroup.events'), 'utf8'));
@@ -228,6 +247,8 @@ export function cgroupPopulated(dir: string): boolean {
  * Throws ERR_SIGKIT_PROTECTED when this process, an ancestor or PID 1 is in
  * the cgroup or one of its descendants.
  * @throws Error ERR_SIGKIT_PROTECTED
+ * @example
+ * assertCgroupNotProtected(dir); // before the first signal
  */
 export function assertCgroupNotProtected(dir: string): void {
   for (const [pid, reason] of protectedProcesses()) {
@@ -250,6 +271,8 @@ function writeControl(dir: string, file: string, text: string): boolean {
  * cgroup.procs before Linux 5.14). Synchronous, for exit handlers.
  * Refuses (returns false) when the cgroup holds a protected process.
  * @throws never
+ * @example
+ * process.on('exit', () => killCgroupNow(dir));
  */
 export function killCgroupNow(dir: string): boolean {
   try {

@@ -33,7 +33,12 @@ export interface PreStopResult {
 
 export type PreStopHook = (ctx: PreStopContext) => unknown;
 
-/** Checks `preStop` and `preStopTimeoutMs`. @throws TypeError ERR_INVALID_ARG_TYPE, RangeError ERR_OUT_OF_RANGE */
+/**
+ * Checks `preStop` and `preStopTimeoutMs`.
+ * @throws TypeError ERR_INVALID_ARG_TYPE, RangeError ERR_OUT_OF_RANGE
+ * @example
+ * const { preStop, preStopTimeoutMs } = validatePreStop(opts);
+ */
 export function validatePreStop(o: { preStop?: unknown; preStopTimeoutMs?: unknown }): { preStop: PreStopHook | undefined; preStopTimeoutMs: number } {
   if (o.preStop !== undefined && typeof o.preStop !== 'function') throw invalidArgType('options.preStop', 'a function', o.preStop);
   const preStopTimeoutMs = o.preStopTimeoutMs === undefined

@@ -112,7 +112,14 @@ function libcTag(): 'musl' | 'glibc' {
   return fs.existsSync('/etc/alpine-release') ? 'musl' : 'glibc';
 }
 
-/** Where the helper may be, in the order they are tried. */
+/**
+ * Where the helper may be, in the order they are tried: `$SIGKIT_EXEC` alone
+ * when set; else build/Release/sigkit-exec, then
+ * prebuilds/<platform>-<arch>/sigkit-exec.<glibc|musl>, then sigkit-exec there.
+ * @throws never
+ * @example
+ * helperCandidates()[0]; // '/app/node_modules/sigkit/build/Release/sigkit-exec'
+ */
 export function helperCandidates(): string[] {
   const root = path.join(__dirname, '..');
   const prebuilds = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
@@ -255,6 +262,9 @@ function killNow(t: Target): void {
  * onShutdown before it re-raises a signal (a death by signal runs no `exit`
  * listeners). The guard would do it a moment later; doing it here makes the
  * tree gone before our parent sees us exit.
+ * @throws never
+ * @example
+ * runKillOnExit(); // just before raising a fatal signal
  * @internal
  */
 export function runKillOnExit(): void {
