@@ -13,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sigkit::InitWait(env, exports);
   sigkit::InitPtrace(env, exports);
   sigkit::InitPorts(env, exports);
+  sigkit::InitSpawn(env, exports);
   return exports;
 }
 

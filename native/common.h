@@ -68,5 +68,6 @@ void InitPidfd(Napi::Env env, Napi::Object exports);
 void InitWait(Napi::Env env, Napi::Object exports);
 void InitPtrace(Napi::Env env, Napi::Object exports);
 void InitPorts(Napi::Env env, Napi::Object exports);
+void InitSpawn(Napi::Env env, Napi::Object exports);
 
 }  // namespace sigkit

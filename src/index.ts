@@ -17,8 +17,17 @@ export { waitForExit, exitOf, waitpid, reapChildren, setChildSubreaper, isChildS
 export type { ExitInfo, WaitpidOptions, ReapOptions, ReaperOptions } from './wait.js';
 export type { WaitOptions } from './waiting.js';
 export { terminate, terminateGroup, terminateTree } from './terminate.js';
-export type { TerminateOptions, TerminateStep, TerminateResult, TerminateManyResult, MemberResult, SentStep } from './terminate.js';
+export type { TerminateOptions, TerminateTreeOptions, TerminateStep, TerminateResult, TerminateManyResult, MemberResult, SentStep } from './terminate.js';
 export { killMatching, terminateMatching } from './match.js';
+export { spawnProcess } from './spawn.js';
+export type { SpawnProcessOptions, SpawnedProcess } from './spawn.js';
+export { onShutdown, shutdown } from './shutdown.js';
+export type { OnShutdownOptions, ShutdownEvent, ShutdownHook } from './shutdown.js';
+export { checkShutdown } from './check-shutdown.js';
+export type { CheckShutdownOptions, ShutdownReport, ReadyCheck } from './check-shutdown.js';
+export { terminateCgroup } from './cgroup.js';
+export type { TerminateCgroupOptions, CgroupTerminateResult } from './cgroup.js';
+export type { PreStopContext, PreStopResult } from './prestop.js';
 export type { MatchResult, TerminateMatchResult } from './match.js';
 export { explainSignal } from './explain.js';
 export type { SignalExplanation, Verdict, SignalEvidence } from './explain.js';

@@ -156,6 +156,13 @@ export interface NativeBinding {
   readonly sockDiagFields: number;
   /** The distinct socket inodes in /proc/<pid>/fd | -errno */
   procSocketInodes(pid: number): Float64Array | number;
+  // spawn.cc
+  /** prctl(PR_SET_PDEATHSIG, sig) for this process (0 clears) -> 0 | -errno */
+  prctlSetPdeathsig(sig: number): number;
+  /** prctl(PR_GET_PDEATHSIG) -> signal number (0: none) | -errno */
+  prctlGetPdeathsig(): number;
+  /** SIG_DFL, unblock in this thread, raise(sig): returns only when that did not end the process -> 0 | -errno */
+  raiseDefault(sig: number): number;
 }
 
 function load(): NativeBinding {

@@ -23,6 +23,7 @@ import { setMaxListeners } from 'node:events';
 import { catalogue } from './catalogue.js';
 import { SyscallError, invalidArgType, invalidArgValue, isSyscallError } from './errors.js';
 import { checkOptions } from './options.js';
+import { runPreStop, validatePreStop, type PreStopContext, type PreStopHook, type PreStopResult } from './prestop.js';
 import { assertGroupNotProtected, assertNotProtected, protectedProcesses } from './protected.js';
 import type { ExitInfo } from './exit-info.js';
 import { native } from './native.js';
@@ -63,6 +64,16 @@ export interface TerminateOptions {
   onStep?: (step: SentStep & { pids: number[] }) => void;
   /** Called as each process (or group/tree member) is seen to exit. */
   onExit?: (event: { pid: number; exitedAfterMs: number }) => void;
+  /** Awaited before the first signal (Kubernetes' preStop); a throw or a timeout does not stop the ladder. */
+  preStop?: (ctx: PreStopContext) => unknown;
+  /** How long `preStop` may run, ms (default 5000). */
+  preStopTimeoutMs?: number;
+}
+
+/** Options of terminateTree: `mode: 'mixed'` is systemd's KillMode=mixed. */
+export interface TerminateTreeOptions extends TerminateOptions {
+  /** `'all'` (default): every step to every member. `'mixed'`: polite steps to the root alone, SIGKILL to all that remain. */
+  mode?: 'all' | 'mixed';
 }
 
 /** What `terminate` did and saw. */
@@ -83,6 +94,8 @@ export interface TerminateResult {
   ppid?: number;
   /** There was no such process when the call was made. */
   notFound?: boolean;
+  /** How the preStop hook went, when there was one. */
+  preStop?: PreStopResult;
 }
 
 /** One member of a group or tree, as it ended up. */
@@ -117,10 +130,12 @@ export interface TerminateManyResult {
   members: MemberResult[];
   /** There was no such group or tree root when the call was made (`exited` is then true). */
   notFound?: boolean;
+  /** How the preStop hook went, when there was one. */
+  preStop?: PreStopResult;
 }
 
 /** The option keys every terminate function knows. */
-export const TERMINATE_OPTION_KEYS: readonly string[] = ['steps', 'graceMs', 'signal', 'onStep', 'onExit'];
+export const TERMINATE_OPTION_KEYS: readonly string[] = ['steps', 'graceMs', 'signal', 'onStep', 'onExit', 'preStop', 'preStopTimeoutMs'];
 
 interface Step {
   sig: number;
@@ -138,6 +153,9 @@ interface ValidOptions {
   signal: AbortSignal | undefined;
   onStep: TerminateOptions['onStep'];
   onExit: TerminateOptions['onExit'];
+  preStop: PreStopHook | undefined;
+  preStopTimeoutMs: number;
+  mode: 'all' | 'mixed';
 }
 
 /**
@@ -152,8 +170,8 @@ export function checkTerminateOptions(opts: unknown): void {
   validateOptions(opts);
 }
 
-function validateOptions(opts: unknown): ValidOptions {
-  const o = checkOptions<TerminateOptions>(opts, 'options', TERMINATE_OPTION_KEYS);
+function validateOptions(opts: unknown, extraKeys: readonly string[] = []): ValidOptions {
+  const o = checkOptions<TerminateTreeOptions>(opts, 'options', [...TERMINATE_OPTION_KEYS, ...extraKeys]);
   let raw: readonly TerminateStep[] = DEFAULT_STEPS;
   if (o.steps !== undefined && o.graceMs !== undefined) throw invalidArgValue('options', opts, 'takes steps or graceMs, not both');
   if (o.graceMs !== undefined) raw = [{ signal: 'SIGTERM', waitMs: o.graceMs }, { signal: 'SIGKILL', waitMs: 2000 }];
@@ -176,7 +194,8 @@ function validateOptions(opts: unknown): ValidOptions {
   const { signal } = validateWaitOptions({ signal: o.signal });
   if (o.onStep !== undefined && typeof o.onStep !== 'function') throw invalidArgType('options.onStep', 'a function', o.onStep);
   if (o.onExit !== undefined && typeof o.onExit !== 'function') throw invalidArgType('options.onExit', 'a function', o.onExit);
-  return { steps, signal, onStep: o.onStep, onExit: o.onExit };
+  if (o.mode !== undefined && o.mode !== 'all' && o.mode !== 'mixed') throw invalidArgValue('options.mode', o.mode, "must be 'all' or 'mixed'");
+  return { steps, signal, onStep: o.onStep, onExit: o.onExit, ...validatePreStop(o), mode: o.mode ?? 'all' };
 }
 
 const polite = (sig: number) => sig !== SIGKILL && sig !== SIGCONT;
@@ -301,7 +320,7 @@ const notFoundMany = (id: number): TerminateManyResult => ({ id, exited: true, f
  */
 export async function terminate(target: number | ProcessHandle, opts?: TerminateOptions): Promise<TerminateResult> {
   const t0 = now();
-  const { steps, signal, onStep, onExit } = validateOptions(opts);
+  const { steps, signal, onStep, onExit, preStop, preStopTimeoutMs } = validateOptions(opts);
   let handle: ProcessHandle | null;
   let owned = false;
   if (target instanceof ProcessHandle) {
@@ -320,6 +339,7 @@ export async function terminate(target: number | ProcessHandle, opts?: Terminate
     const result: TerminateResult = { pid: handle.pid, exited: false, forced: false, steps: [], exitedAfterMs: null };
     if (handle.closed) throw new SyscallError('pidfd_send_signal', 9, { pid: handle.pid });
     if (!handle.isAlive()) return { ...result, exited: true, exitedAfterMs: now() - t0, ...ending(handle) };
+    if (preStop) result.preStop = await runPreStop(preStop, preStopTimeoutMs, { target: handle.pid, kind: 'process' }, signal);
     for (const step of steps) {
       throwIfAborted(signal);
       const sentAtMs = now() - t0;
@@ -476,7 +496,7 @@ class Pinned {
  */
 export async function terminateGroup(pgid: number, opts?: TerminateOptions): Promise<TerminateManyResult> {
   const t0 = now();
-  const { steps, signal, onStep, onExit } = validateOptions(opts);
+  const { steps, signal, onStep, onExit, preStop, preStopTimeoutMs } = validateOptions(opts);
   const g = validatePgid(pgid);
   assertGroupNotProtected(g);
   throwIfAborted(signal);
@@ -499,6 +519,7 @@ export async function terminateGroup(pgid: number, opts?: TerminateOptions): Pro
   try {
     const first = groupMembers(g);
     if (!first.any) return notFoundMany(g);
+    if (preStop) result.preStop = await runPreStop(preStop, preStopTimeoutMs, { target: g, kind: 'group' }, signal);
     pinNew();
     for (const step of steps) {
       throwIfAborted(signal);
@@ -595,9 +616,9 @@ async function settledStopped(pids: number[], signal: AbortSignal | undefined): 
  * const r = await terminateTree(supervisor.pid, { graceMs: 1000 });
  * r.members.length; // every process that was in the tree
  */
-export async function terminateTree(pid: number, opts?: TerminateOptions): Promise<TerminateManyResult> {
+export async function terminateTree(pid: number, opts?: TerminateTreeOptions): Promise<TerminateManyResult> {
   const t0 = now();
-  const { steps, signal, onStep, onExit } = validateOptions(opts);
+  const { steps, signal, onStep, onExit, preStop, preStopTimeoutMs, mode } = validateOptions(opts, ['mode']);
   const root = validatePid(pid);
   assertNotProtected(root);
   throwIfAborted(signal);
@@ -640,6 +661,7 @@ export async function terminateTree(pid: number, opts?: TerminateOptions): Promi
     return fresh;
   };
   try {
+    if (preStop) result.preStop = await runPreStop(preStop, preStopTimeoutMs, { target: root, kind: 'tree' }, signal);
     // Freeze the whole tree first (only when the ladder starts politely:
     // SIGKILL needs no freeze, the kernel kills at once).
     const freeze = polite(steps[0]!.sig);
@@ -650,12 +672,23 @@ export async function terminateTree(pid: number, opts?: TerminateOptions): Promi
       throwIfAborted(signal);
       const alive = pinned.alive();
       if (alive.length === 0) break;
+      // mode 'mixed' (systemd KillMode=mixed): a polite step goes to the root
+      // alone, which then stops its own children; SIGKILL goes to everyone left.
+      const rootOnly = mode === 'mixed' && polite(step.sig);
+      const to = rootOnly ? alive.filter((h) => h === rootHandle) : alive;
+      if (to.length === 0) continue; // the root is gone: on to the SIGKILL step
       const sentAtMs = now() - t0;
-      for (const h of alive) pinned.signal(h, step.sig);
+      for (const h of to) pinned.signal(h, step.sig);
       for (const h of alive) if (polite(step.sig)) pinned.cont(h);
       result.steps.push({ signal: step.name, sentAtMs });
       if (step.sig === SIGKILL) result.forced = true;
-      onStep?.({ signal: step.name, sentAtMs, pids: alive.map((h) => h.pid) });
+      onStep?.({ signal: step.name, sentAtMs, pids: to.map((h) => h.pid) });
+      if (rootOnly) {
+        // Wait for the root; its newcomers are pinned (for the SIGKILL), not signalled.
+        await allExited([rootHandle], step.waitMs, signal, pinned.seen);
+        await collect(false);
+        continue;
+      }
       // Children forked after the members were continued get it too.
       await waitStep(pinned, step, signal, () => collect(false));
       if (pinned.noneAlive()) break;

@@ -248,6 +248,29 @@ async function main() {
   await refused('terminatePort', `${ownPort} SIGKILL first`, PROT, () => sk.terminatePort(ownPort, { steps: [{ signal: 'SIGKILL', waitMs: 10 }] }));
   await refused('terminatePort', 'typo in options', ARG, () => sk.terminatePort(ownPort, { grace: 1 }));
 
+  // --- cgroups: one that holds a protected process (this one, or the ancestor moved into a
+  // cgroup the suite made) is refused; paths outside the hierarchy are refused ---
+  const cgRoot = fs.existsSync('/sys/fs/cgroup/unified/cgroup.procs') ? '/sys/fs/cgroup/unified' : null;
+  if (cgRoot) {
+    for (const bad of ['/tmp', '/', `${cgRoot}/../..`, '', 42, null]) await refused('terminateCgroup', describe(bad), ARG, () => sk.terminateCgroup(bad, fast));
+    const own = fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::')).slice(3);
+    await refused('terminateCgroup', `own cgroup ${own}`, PROT, () => sk.terminateCgroup(path.join(cgRoot, own), fast));
+    await refused('terminateCgroup', 'the hierarchy root', PROT, () => sk.terminateCgroup(cgRoot, { steps: [{ signal: 'SIGKILL', waitMs: 10 }] }));
+    const made = path.join(cgRoot, `sigkit-safety-${process.pid}-${Date.now()}`);
+    fs.mkdirSync(made);
+    const ancestorCg = fs.readFileSync(`/proc/${ancestor}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::')).slice(3);
+    fs.writeFileSync(path.join(made, 'cgroup.procs'), String(ancestor));
+    try {
+      await refused('terminateCgroup', 'a cgroup holding the ancestor', PROT, () => sk.terminateCgroup(made, fast));
+      await refused('terminateCgroup', 'a cgroup holding the ancestor, SIGKILL first', PROT, () => sk.terminateCgroup(made, { steps: [{ signal: 'SIGKILL', waitMs: 10 }] }));
+    } finally {
+      fs.writeFileSync(path.join(cgRoot, ancestorCg, 'cgroup.procs'), String(ancestor));
+      fs.rmdirSync(made);
+    }
+  } else {
+    failures.push('no cgroup2 mount at /sys/fs/cgroup/unified: terminateCgroup not exercised');
+  }
+
   // --- the CLI ---
   for (const args of [['--term'], ['--kill'], []]) cliCase(['port', String(ownPort), ...args], args.length ? [1] : [0]);
   for (const p of ['0', '-1', '65536', 'x']) cliCase(['port', '--term', '--', p], [2]);
@@ -276,7 +299,11 @@ async function main() {
   // --- every export and command that can signal must be classified and exercised ---
   const SIGNALLING = ['kill', 'killpg', 'sigqueue', 'openProcess', 'terminate', 'terminateGroup', 'terminateTree', 'killMatching', 'terminateMatching',
     // Observers: they must send nothing (explain) or leave the process as it was (watch), checked above.
-    'explainSignal', 'watchSignals', 'terminatePort'];
+    'explainSignal', 'watchSignals', 'terminatePort', 'terminateCgroup'];
+  // Exports that signal only processes they start themselves (spawnProcess's
+  // child and its tree, checkShutdown's CMD and its leftovers), or this
+  // process by design (shutdown re-raises its signal on itself).
+  const OWN_ONLY = ['spawnProcess', 'checkShutdown', 'shutdown', 'onShutdown'];
   // Exports that send no signal to another process (they read, wait, install
   // handlers in this process, or reap its own children).
   const NON_SIGNALLING = new Set([
@@ -286,14 +313,14 @@ async function main() {
     'waitpid', 'reapChildren', 'setChildSubreaper', 'isChildSubreaper', 'startReaper', 'Reaper', 'SignalWatch',
     'findByPort', 'listSockets', 'waitForListen', 'processUsage', 'treeUsage',
   ]);
-  const unclassified = Object.keys(sk).filter((k) => !SIGNALLING.includes(k) && !NON_SIGNALLING.has(k));
+  const unclassified = Object.keys(sk).filter((k) => !SIGNALLING.includes(k) && !NON_SIGNALLING.has(k) && !OWN_ONLY.includes(k));
   for (const k of SIGNALLING) if (!cases.has(k)) failures.push(`export ${k} was not exercised`);
   // CLI commands: the ones that signal a target given on the command line
   // are exercised above; init and demo only ever signal the child they start.
   const CLI_SIGNALLING = ['send', 'term', 'pkill', 'explain', 'watch', 'port'];
   // init and demo signal only the child they start; top is interactive: its
   // signal menu refuses protected targets (test/native/cli-top.test.ts, in tmux).
-  const CLI_OWN_CHILD_ONLY = ['init', 'demo', 'top'];
+  const CLI_OWN_CHILD_ONLY = ['init', 'demo', 'top', 'check-shutdown'];
   const CLI_NON_SIGNALLING = ['list', 'ps', 'status', 'find', 'zombies', 'wait', 'trap'];
   for (const c of cliCommands) {
     if (CLI_SIGNALLING.includes(c)) {
