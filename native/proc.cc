@@ -2,7 +2,7 @@
 //
 // Files: /proc/<pid>/stat, /proc/<pid>/status, /proc/<pid>/cmdline,
 // /proc/<pid>/task/<tid>/children (proc(5)). Calls: openat(2), pread(2),
-// fstat(2), fstatat(2), getdents64 via readdir(3), getrlimit(2),
+// fstat(2), getdents64 via readdir(3), getrlimit(2),
 // sysinfo(2), clock_gettime(2) CLOCK_BOOTTIME.
 //
 // Every read of many processes (procScan, procTree) goes through one reader
@@ -18,9 +18,10 @@
 //   again without caching (open/read/close per process); if that fails too the
 //   call returns -EMFILE: a listing is complete or an error, and EMFILE is
 //   never taken for "the process vanished";
-// - the owner (uid/gid) of a cached entry is read fresh from /proc/<pid>
-//   (fstatat; pid_getattr computes it from the task's current creds), never
-//   from the cached fd, whose inode keeps the owner it had when opened.
+// - the owner (uid/gid) of a cached entry is read fresh from an O_PATH fd of
+//   /proc/<pid> (fstat; pid_getattr computes it from the task's current
+//   creds), never from the stat fd, whose inode keeps the owner it had when
+//   it was opened.
 // The TypeScript layer empties the cache when calls stop (procCacheClear).
 #include "common.h"
 #include "proc_parse.h"
@@ -82,32 +83,56 @@ size_t Capacity() {
   return budget > kTransientFds ? budget - kTransientFds : 0;
 }
 
-struct CachedFd {
-  int fd;
-  uint64_t seen;  // scan generation that last saw this pid
+// One process's open files, all opened through dir_fd and so bound to the
+// one process (never to a later holder of its pid): /proc/<pid> itself
+// (O_PATH: fstat of it computes the owner from the task's current creds, in
+// pid_getattr), its stat, and (once a walk has read it) the children file of
+// its only thread, task/<pid>/children.
+struct Cached {
+  int dir_fd;
+  int stat_fd;
+  int children_fd;  // -1 until a walk caches it
+  uint64_t seen;    // scan generation that last saw this pid
+
+  size_t Fds() const { return children_fd >= 0 ? 3 : 2; }
+  void Close() {
+    close(dir_fd);
+    close(stat_fd);
+    if (children_fd >= 0) close(children_fd);
+  }
 };
+
+// Takes n fds of the budget, or none when they would not fit.
+bool ClaimFds(size_t n, size_t capacity) {
+  if (g_cached.fetch_add(n) + n <= capacity) return true;
+  g_cached.fetch_sub(n);
+  return false;
+}
 
 // Per-env state (each worker thread loads the addon into its own env).
 struct ProcState {
-  std::unordered_map<int, CachedFd> stat_fds;
+  std::unordered_map<int, Cached> cache;
   uint64_t generation = 0;
   size_t last_count = 0;  // processes the last full scan saw
 
-  void Drop(std::unordered_map<int, CachedFd>::iterator it) {
-    close(it->second.fd);
-    g_cached.fetch_sub(1);
-    stat_fds.erase(it);
+  void Drop(std::unordered_map<int, Cached>::iterator it) {
+    g_cached.fetch_sub(it->second.Fds());
+    it->second.Close();
+    cache.erase(it);
   }
   size_t Clear() {
-    size_t n = stat_fds.size();
-    for (auto& entry : stat_fds) close(entry.second.fd);
+    size_t n = 0;
+    for (auto& entry : cache) {
+      n += entry.second.Fds();
+      entry.second.Close();
+    }
     g_cached.fetch_sub(n);
-    stat_fds.clear();
+    cache.clear();
     return n;
   }
   // Gives fds back until every cache together fits `capacity`.
   void Trim(size_t capacity) {
-    while (!stat_fds.empty() && g_cached.load() > capacity) Drop(stat_fds.begin());
+    while (!cache.empty() && g_cached.load() > capacity) Drop(cache.begin());
   }
 };
 
@@ -140,7 +165,10 @@ int OpenAt(int dirfd, const char* path, int flags = 0) {
   return static_cast<int>(RetryEintr([&] { return static_cast<long>(openat(dirfd, path, O_RDONLY | O_CLOEXEC | flags)); }));
 }
 
-// Reads from offset 0 until EOF or the buffer is full. Returns bytes or -errno.
+// Reads a stat file from offset 0. Returns bytes or -errno. The file is one
+// seq_file record that the kernel formats whole before copying any of it
+// (single_open), so a read shorter than asked is all of it: one pread, not a
+// second one to see EOF.
 ssize_t PreadAll(int fd, char* buf, size_t cap) {
   size_t len = 0;
   while (len < cap) {
@@ -148,8 +176,37 @@ ssize_t PreadAll(int fd, char* buf, size_t cap) {
     if (n < 0) return -errno;
     if (n == 0) break;
     len += static_cast<size_t>(n);
+    if (static_cast<size_t>(n) < cap - (len - static_cast<size_t>(n))) break;
   }
   return static_cast<ssize_t>(len);
+}
+
+// A children file is a seq_file of one record per pid (at most 11 bytes):
+// the kernel stops a read short of what was asked only at the end, or when
+// its page-sized buffer cannot take the next record. So a read that leaves
+// more than kSeqSlack bytes of a page-sized chunk unused is the end.
+constexpr size_t kSeqChunk = 4096;
+constexpr size_t kSeqSlack = 64;
+
+// Reads a children file from offset 0 through `fd` into `text`. 0 | -errno.
+int ReadChildrenFd(int fd, std::string* text) {
+  char chunk[kSeqChunk];
+  text->clear();
+  for (;;) {
+    ssize_t n = RetryEintr([&] { return static_cast<long>(pread(fd, chunk, sizeof chunk, static_cast<off_t>(text->size()))); });
+    if (n < 0) return -errno;
+    text->append(chunk, static_cast<size_t>(n));
+    if (static_cast<size_t>(n) + kSeqSlack < sizeof chunk) return 0;
+  }
+}
+
+// Opens and reads a children file. 0 | -errno.
+int ReadChildrenAt(int dirfd, const char* path, std::string* text) {
+  int fd = OpenAt(dirfd, path);
+  if (fd < 0) return -errno;
+  int r = ReadChildrenFd(fd, text);
+  close(fd);
+  return r;
 }
 
 // Reads a whole /proc file of any size into `out`. Returns 0 or -errno.
@@ -213,47 +270,65 @@ int ReadStatOf(int32_t pid, char* buf, StatRecord* rec) {
 
 // The one reader of a process's record for scans and walks: through the
 // cached fd when there is one, else opened (and cached while `cache` and the
-// budget allow). Returns 0; -ESRCH when the process is not there (see
-// Absent); or -errno for a failure that the caller must not hide (EMFILE,
-// ENFILE, ENOMEM, EIO...).
-int ReadRecord(ProcState* state, int pid, bool cache, size_t capacity, uint64_t gen, char* buf, StatRecord* rec) {
+// budget allow). Returns 0 (with *entry: the cache entry, or null when not
+// cached); -ESRCH when the process is not there (see Absent); or -errno for a
+// failure that the caller must not hide (EMFILE, ENFILE, ENOMEM, EIO...).
+int ReadRecord(ProcState* state, int pid, bool cache, size_t capacity, uint64_t gen, char* buf, StatRecord* rec,
+               Cached** entry = nullptr) {
   char path[48];
-  auto it = state->stat_fds.find(pid);
-  if (it != state->stat_fds.end()) {
-    // The owner first, from the directory (fresh), then the stat through the
-    // fd: if that read succeeds the process was alive at the fstatat, so the
-    // owner read was its own and not a successor's.
-    snprintf(path, sizeof path, "/proc/%d", pid);
+  if (entry != nullptr) *entry = nullptr;
+  auto it = state->cache.find(pid);
+  if (it != state->cache.end()) {
+    // The owner first, then the stat: if that read succeeds the process was
+    // alive at the fstat, so the owner read was its own (for a reaped
+    // process pid_getattr says root).
     struct stat st;
-    if (fstatat(AT_FDCWD, path, &st, 0) == 0) {
-      ssize_t len = PreadAll(it->second.fd, buf, kStatBuf - 1);
+    if (fstat(it->second.dir_fd, &st) == 0) {
+      ssize_t len = PreadAll(it->second.stat_fd, buf, kStatBuf - 1);
       if (len > 0 && ParseStat(buf, static_cast<size_t>(len), rec)) {
         rec->field[kUid] = st.st_uid;
         rec->field[kGid] = st.st_gid;
         it->second.seen = gen;
+        if (entry != nullptr) *entry = &it->second;
         return 0;
       }
     }
-    // Exited, or the pid now names another process: reopen below.
+    // Exited (the pid may name another process now): open afresh below.
     state->Drop(it);
   }
-  snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  int fd = OpenAt(AT_FDCWD, path);
-  if (fd < 0) {
-    int err = -errno;
-    return Absent(err) ? -ESRCH : err;
-  }
-  int r = ReadStatFd(fd, buf, rec);
-  bool keep = false;
-  if (r == 0 && cache) {
-    if (g_cached.fetch_add(1) < capacity) {
-      keep = state->stat_fds.emplace(pid, CachedFd{fd, gen}).second;
-      if (!keep) g_cached.fetch_sub(1);
-    } else {
-      g_cached.fetch_sub(1);
+  int dir_fd = -1;
+  int fd;
+  if (cache && ClaimFds(2, capacity)) {
+    snprintf(path, sizeof path, "/proc/%d", pid);
+    dir_fd = OpenAt(AT_FDCWD, path, O_PATH | O_DIRECTORY);
+    fd = dir_fd < 0 ? -1 : OpenAt(dir_fd, "stat");
+    if (fd < 0) {
+      int err = -errno;
+      if (dir_fd >= 0) close(dir_fd);
+      g_cached.fetch_sub(2);
+      return Absent(err) ? -ESRCH : err;
+    }
+  } else {
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    fd = OpenAt(AT_FDCWD, path);
+    if (fd < 0) {
+      int err = -errno;
+      return Absent(err) ? -ESRCH : err;
     }
   }
-  if (!keep) close(fd);
+  int r = ReadStatFd(fd, buf, rec);
+  if (r == 0 && dir_fd >= 0) {
+    auto added = state->cache.emplace(pid, Cached{dir_fd, fd, -1, gen});
+    if (added.second) {
+      if (entry != nullptr) *entry = &added.first->second;
+      return 0;
+    }
+  }
+  if (dir_fd >= 0) {
+    close(dir_fd);
+    g_cached.fetch_sub(2);
+  }
+  close(fd);
   return Absent(r) ? -ESRCH : r;
 }
 
@@ -286,7 +361,7 @@ int ScanOnce(ProcState* state, bool cache, size_t capacity, Records* out) {
   closedir(dir);
   if (result < 0) return result;
   // Drop fds of processes this scan did not see.
-  for (auto it = state->stat_fds.begin(); it != state->stat_fds.end();) {
+  for (auto it = state->cache.begin(); it != state->cache.end();) {
     auto here = it++;
     if (here->second.seen != gen) state->Drop(here);
   }
@@ -334,11 +409,31 @@ void AppendPids(const std::string& text, std::vector<int32_t>* out) {
 // `kids`. A single-threaded process has one task, its own pid: its file is
 // read without listing the task directory. 0 | -errno (ENOENT: no such
 // process, or a kernel without CONFIG_PROC_CHILDREN).
-int ReadChildren(int32_t pid, double threads, std::string* text, std::vector<int32_t>* kids) {
+int ReadChildren(int32_t pid, double threads, std::string* text, std::vector<int32_t>* kids,
+                 Cached* entry = nullptr, size_t capacity = 0) {
   char path[64];
+  if (threads == 1 && entry != nullptr) {
+    // Through the cached fd: its stat was read just now, so the process was
+    // alive; had it died since, the file would read empty, and so would its
+    // list of children be.
+    if (entry->children_fd < 0 && ClaimFds(1, capacity)) {
+      snprintf(path, sizeof path, "task/%d/children", pid);
+      entry->children_fd = OpenAt(entry->dir_fd, path);
+      if (entry->children_fd < 0) {
+        int err = -errno;
+        g_cached.fetch_sub(1);
+        return err;
+      }
+    }
+    if (entry->children_fd >= 0) {
+      int r = ReadChildrenFd(entry->children_fd, text);
+      if (r == 0) AppendPids(*text, kids);
+      return r;
+    }
+  }
   if (threads == 1) {
     snprintf(path, sizeof path, "/proc/%d/task/%d/children", pid, pid);
-    int r = ReadWhole(AT_FDCWD, path, text);
+    int r = ReadChildrenAt(AT_FDCWD, path, text);
     if (r == 0) AppendPids(*text, kids);
     return r;
   }
@@ -358,7 +453,7 @@ int ReadChildren(int32_t pid, double threads, std::string* text, std::vector<int
     if (!IsPidName(de->d_name, &tid)) continue;
     char rel[48];
     snprintf(rel, sizeof rel, "%d/children", tid);
-    int r = ReadWhole(dirfd(dir), rel, text);
+    int r = ReadChildrenAt(dirfd(dir), rel, text);
     if (r < 0) {
       if (!Absent(r)) {
         first_error = r;
@@ -394,19 +489,27 @@ int WalkOnce(ProcState* state, int32_t root, int32_t max_depth, bool cache, size
   const uint64_t gen = state->generation;
   char buf[kStatBuf];
   StatRecord rec;
-  int r = ReadRecord(state, root, cache, capacity, gen, buf, &rec);
+  Cached* entry;
+  int r = ReadRecord(state, root, cache, capacity, gen, buf, &rec, &entry);
   if (r < 0) return r;
   const size_t table = TableEstimate(state);
-  std::vector<std::pair<int32_t, double>> level{{root, rec.field[kThreads]}};
+  // What the next level's children are read from: pid, thread count, cache entry.
+  struct Parent {
+    int32_t pid;
+    double threads;
+    Cached* entry;
+  };
+  std::vector<Parent> level{{root, rec.field[kThreads], entry}};
   std::vector<std::pair<int32_t, int32_t>> found;  // (pid, listed under)
   std::unordered_set<int32_t> seen{root};
   std::vector<int32_t> kids;
   std::string text;
   for (int32_t depth = 0; !level.empty() && (max_depth == 0 || depth < max_depth); depth++) {
     found.clear();
-    for (const auto& [pid, threads] : level) {
+    for (const Parent& parent : level) {
+      const int32_t pid = parent.pid;
       kids.clear();
-      r = ReadChildren(pid, threads, &text, &kids);
+      r = ReadChildren(pid, parent.threads, &text, &kids, parent.entry, capacity);
       if (r == -ENOENT && pid == root) {
         // No children files at all, or root just exited: the scan tells which.
         return kUseScan;
@@ -419,12 +522,12 @@ int WalkOnce(ProcState* state, int32_t root, int32_t max_depth, bool cache, size
     if ((out->count + found.size()) * kWalkCost > table * kScanCost) return kUseScan;
     level.clear();
     for (const auto& [pid, parent] : found) {
-      r = ReadRecord(state, pid, cache, capacity, gen, buf, &rec);
+      r = ReadRecord(state, pid, cache, capacity, gen, buf, &rec, &entry);
       if (r == -ESRCH) continue;  // exited since listed
       if (r < 0) return r;
       if (rec.field[kPpid] != parent) continue;
       out->Add(rec);
-      level.emplace_back(pid, rec.field[kThreads]);
+      level.push_back(Parent{pid, rec.field[kThreads], entry});
     }
   }
   return 0;
