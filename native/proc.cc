@@ -484,7 +484,7 @@ size_t TableEstimate(const ProcState* state) {
 // parent it was listed under (a pid reused meanwhile is not one of them).
 // Returns 0, -ESRCH when root is not there, kUseScan when a full scan is the
 // cheaper (or only: no children files) way, or -errno.
-int WalkOnce(ProcState* state, int32_t root, int32_t max_depth, bool cache, size_t capacity, Records* out) {
+int WalkOnce(ProcState* state, int32_t root, int32_t max_depth, bool walk_only, bool cache, size_t capacity, Records* out) {
   out->Clear();
   const uint64_t gen = state->generation;
   char buf[kStatBuf];
@@ -519,7 +519,7 @@ int WalkOnce(ProcState* state, int32_t root, int32_t max_depth, bool cache, size
         if (seen.insert(kid).second) found.emplace_back(kid, pid);
       }
     }
-    if ((out->count + found.size()) * kWalkCost > table * kScanCost) return kUseScan;
+    if (!walk_only && (out->count + found.size()) * kWalkCost > table * kScanCost) return kUseScan;
     level.clear();
     for (const auto& [pid, parent] : found) {
       r = ReadRecord(state, pid, cache, capacity, gen, buf, &rec, &entry);
@@ -579,8 +579,16 @@ int TreeFromScan(ProcState* state, int32_t root, int32_t max_depth, Records* out
   return 0;
 }
 
-int Tree(ProcState* state, int32_t root, int32_t max_depth, Records* out) {
-  int r = WithinBudget(state, [&](bool cache, size_t capacity) { return WalkOnce(state, root, max_depth, cache, capacity, out); });
+// How procTree finds a tree: by size (the default), or one way (tests, bench).
+enum Strategy : int32_t { kAuto = 0, kWalk = 1, kScan = 2 };
+
+int Tree(ProcState* state, int32_t root, int32_t max_depth, int32_t strategy, Records* out) {
+  int r = kUseScan;
+  if (strategy != kScan) {
+    r = WithinBudget(state, [&](bool cache, size_t capacity) {
+      return WalkOnce(state, root, max_depth, strategy == kWalk, cache, capacity, out);
+    });
+  }
   if (r == kUseScan) r = TreeFromScan(state, root, max_depth, out);
   return r;
 }
@@ -658,15 +666,16 @@ Napi::Value ProcScan(const Napi::CallbackInfo& info) {
   return r < 0 ? Errno(info.Env(), r) : RecordsValue(info.Env(), records);
 }
 
-// procTree(pid, maxDepth) -> the descendants of pid, breadth first, as
-// procScan lays them out, up to maxDepth levels (0: all) | -errno (ESRCH: no
-// such process). Walks children files for a tree that is small beside the
-// table, scans the table for one that is not (or without children files).
+// procTree(pid, maxDepth, strategy) -> the descendants of pid, breadth
+// first, as procScan lays them out, up to maxDepth levels (0: all) | -errno
+// (ESRCH: no such process). Strategy 0 walks children files for a tree that
+// is small beside the table and scans the table for one that is not (or
+// without children files); 1 always walks (where it can), 2 always scans.
 Napi::Value ProcTree(const Napi::CallbackInfo& info) {
-  int32_t pid, max_depth;
-  if (!ArgInt32(info, 0, &pid) || !ArgInt32(info, 1, &max_depth)) return Napi::Value();
+  int32_t pid, max_depth, strategy;
+  if (!ArgInt32(info, 0, &pid) || !ArgInt32(info, 1, &max_depth) || !ArgInt32(info, 2, &strategy)) return Napi::Value();
   Records records;
-  int r = Tree(StateOf(info), pid, max_depth, &records);
+  int r = Tree(StateOf(info), pid, max_depth, strategy, &records);
   return r < 0 ? Errno(info.Env(), r) : RecordsValue(info.Env(), records);
 }
 

@@ -57,8 +57,11 @@ export interface NativeBinding {
    * within the fd budget; complete or -EMFILE/-ENFILE (after a retry without the cache).
    */
   procScan(): [Float64Array, string] | number;
-  /** Descendants of pid, breadth first, up to maxDepth levels (0: all), laid out as procScan's, or -errno. */
-  procTree(pid: number, maxDepth: number): [Float64Array, string] | number;
+  /**
+   * Descendants of pid, breadth first, up to maxDepth levels (0: all), laid out as procScan's, or -errno.
+   * strategy: 0 by size (children files for a small tree, one scan for a large one), 1 walk, 2 scan.
+   */
+  procTree(pid: number, maxDepth: number, strategy: 0 | 1 | 2): [Float64Array, string] | number;
   /** Closes the fds procScan and procTree keep; returns how many. */
   procCacheClear(): number;
   /** [fds the caches may hold (min(1024, soft RLIMIT_NOFILE / 8)), fds every env's cache holds now]. */

@@ -346,9 +346,13 @@ export function pidsWithParent(ppid: number): number[] {
   return out;
 }
 
-/** The descendants of pid up to `depth` levels (0: all), breadth first. */
-function readTree(pid: number, depth: number): ProcessSummary[] {
-  const result = native.procTree(pid, depth);
+/**
+ * The descendants of pid up to `depth` levels (0: all), breadth first.
+ * `strategy` (tests and bench only): 0 by size, 1 children files, 2 one scan.
+ * @internal
+ */
+export function readTree(pid: number, depth: number, strategy: 0 | 1 | 2 = 0): ProcessSummary[] {
+  const result = native.procTree(pid, depth, strategy);
   scheduleCacheRelease();
   if (typeof result === 'number') {
     if (result === -ENOENT || result === -ESRCH) throw goneError(pid, result, 'stat');
@@ -366,7 +370,7 @@ function readTree(pid: number, depth: number): ProcessSummary[] {
  * children(process.pid).map((c) => c.comm);
  */
 export function children(pid: number): ProcessSummary[] {
-  return readTree(validatePid(pid), 1);
+  return readTree(validatePid(pid), 1, 0);
 }
 
 /**
@@ -381,7 +385,7 @@ export function children(pid: number): ProcessSummary[] {
  * descendants(supervisorPid).length;
  */
 export function descendants(pid: number): ProcessSummary[] {
-  return readTree(validatePid(pid), 0);
+  return readTree(validatePid(pid), 0, 0);
 }
 
 /**

@@ -1,13 +1,17 @@
 /**
  * The /proc scan is a guest in the host's fd table: under `prlimit
  * --nofile=64` with 300 processes of ours in the table it lists them all,
- * keeps at most 64/8 fds, leaves the host able to open files, gives its cache
- * back when the host runs out, and says EMFILE rather than return a short list.
+ * keeps at most 64/8 fds (a worker's scan included), leaves the host able to
+ * open files, gives its cache back when the host runs out and when idle, and
+ * says EMFILE rather than return a short list.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runFixture } from '../helpers/fixture.js';
+import { LIB, runFixture } from '../helpers/fixture.js';
+import { FIXTURE_SRC } from '../helpers/paths.js';
+import { LineReader } from '../helpers/procs.js';
 import { buildProcFixture, startForker, type Forker } from '../helpers/proc-forker.js';
 
 const CHILDREN = 300;
@@ -44,6 +48,11 @@ interface BudgetReport {
   oursRecovered: number;
   descendantsRecovered: number;
   openAtEnd: true | string;
+  heldBefore: number;
+  oursInWorker: number;
+  heldWithWorker: number | string;
+  heldIdle: number | string;
+  releasedAfterMs: number;
 }
 
 const hasPrlimit = existsSync('/usr/bin/prlimit') || (() => {
@@ -85,6 +94,41 @@ describe.skipIf(!hasPrlimit)('fd budget under prlimit --nofile=64', () => {
     expect(r.oursRecovered).toBe(CHILDREN);
     expect(r.descendantsRecovered).toBe(CHILDREN);
     expect(r.openAtEnd).toBe(true);
+    // A worker's scan is complete too, and the process as a whole stays within 8.
+    expect(r.heldBefore).toBe(0);
+    expect(r.oursInWorker).toBe(CHILDREN);
+    expect(r.heldWithWorker).toBeTypeOf('number');
+    expect(r.heldWithWorker).toBeLessThanOrEqual(8);
+    // Idle, the cache is given back by itself (a 2 s unref'd timer).
+    expect(r.heldIdle).toBe(0);
+    expect(r.releasedAfterMs).toBeLessThan(10_000);
     await forker.stop();
+  });
+});
+
+describe.skipIf(!hasPrlimit)('the budget follows the limit', () => {
+  it('lowered by the host (prlimit --pid) while the cache is full, the next scan fits 1/8 of the new limit', async () => {
+    const forker = await startForker(forkerBin, CHILDREN);
+    forkers.push(forker);
+    const child = spawn(process.execPath, [path.join(FIXTURE_SRC, 'proc-fd-rlimit.cjs'), LIB, String(forker.pid), String(forker.pgid), String(CHILDREN)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    try {
+      const lines = new LineReader(child.stdout!);
+      const cached = /^cached (\d+)$/.exec(await lines.next(30_000));
+      expect(Number(cached?.[1])).toBeGreaterThan(64);
+      execFileSync('prlimit', ['--pid', String(child.pid), '--nofile=64:64']);
+      child.stdin!.write('go\n');
+      const r = JSON.parse(await lines.next(30_000)) as Record<string, number>;
+      expect(r.limitBefore).toBeGreaterThan(64 * 8);
+      expect(r.limitAfter).toBe(64);
+      expect(r.oursBefore).toBe(CHILDREN);
+      expect(r.oursAfter).toBe(CHILDREN);
+      expect(r.descendantsAfter).toBe(CHILDREN);
+      expect(r.heldAfterList).toBeLessThanOrEqual(8);
+      expect(r.heldAfterDescendants).toBeLessThanOrEqual(8);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
