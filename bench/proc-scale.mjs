@@ -22,6 +22,7 @@ import { execFileSync } from 'node:child_process';
 
 const require = createRequire(import.meta.url);
 const { listProcesses, descendants } = require('../lib/index.js');
+const { readTree } = require('../lib/proc.js');
 const { native } = require('../lib/native.js');
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -97,20 +98,23 @@ try {
   check(desc.length === TREE, 'descendants() complete');
 
   // Interleaved rounds: sigkit's listProcesses, the C loop, descendants.
-  const list = [];
-  const loop = [];
-  const walk = [];
+  const samples = { list: [], c: [], desc: [], walk: [], scan: [] };
+  const runs = {
+    list: () => listProcesses(),
+    desc: () => descendants(tree.pid),
+    walk: () => readTree(tree.pid, 0, 1),
+    scan: () => readTree(tree.pid, 0, 2),
+  };
   for (let round = 0; round < 9; round++) {
-    const order = round % 2 ? ['c', 'list', 'desc'] : ['desc', 'list', 'c'];
-    for (const what of order) {
-      if (what === 'list') for (let i = 0; i < 3; i++) list.push(timeMs(() => listProcesses()));
-      else if (what === 'desc') for (let i = 0; i < 3; i++) walk.push(timeMs(() => descendants(tree.pid)));
-      else loop.push(cLoopMs(floorBin, 3));
+    const names = Object.keys(samples);
+    for (const what of round % 2 ? names.reverse() : names) {
+      if (what === 'c') samples.c.push(cLoopMs(floorBin, 3));
+      else for (let i = 0; i < 3; i++) samples[what].push(timeMs(runs[what]));
     }
   }
-  const listMs = median(list);
-  const loopMs = median(loop);
-  const descMs = median(walk);
+  const listMs = median(samples.list);
+  const loopMs = median(samples.c);
+  const descMs = median(samples.desc);
   const okList = check(listMs <= 1.5 * loopMs, 'listProcesses() within 1.5x of the C loop');
   const okDesc = check(descMs <= listMs, `descendants() of ${TREE} no slower than listProcesses()`);
   rows.push(
@@ -131,6 +135,14 @@ try {
       ratio: `${fmt(descMs / listMs, 2)}x its time`,
       target: '<= 1x',
       ok: okDesc,
+    },
+    {
+      benchmark: `the two ways it chooses from, same tree: children files / one scan`,
+      sigkit: `${fmt(median(samples.walk), 1)} ms / ${fmt(median(samples.scan), 1)} ms`,
+      peer: '',
+      peerValue: '',
+      ratio: '',
+      target: 'report',
     },
     {
       benchmark: `fds sigkit holds after a scan (budget ${budget}: min(1024, soft RLIMIT_NOFILE ${limit('Max open files')} / 8))`,

@@ -57,9 +57,11 @@ constexpr size_t kTransientFds = 2;
 constexpr size_t kStatBuf = 4096;
 // Relative cost of finding one process by walking children files (a stat
 // read plus a children read) and of one entry of a full scan (a stat read
-// plus a directory entry), measured on a warm and a cold cache: ~1.7.
-constexpr size_t kWalkCost = 5;
-constexpr size_t kScanCost = 3;
+// plus a directory entry): 1.4-1.7 here (a 2,000-child tree in a table of
+// 10,000: 113 ms walked, 384 ms scanned). The walk is taken while the tree
+// found so far is under 2/3 of the table.
+constexpr size_t kWalkCost = 3;
+constexpr size_t kScanCost = 2;
 // A call result that asks the caller to take the full-scan strategy.
 constexpr int kUseScan = 1;
 
@@ -335,6 +337,8 @@ int ReadRecord(ProcState* state, int pid, bool cache, size_t capacity, uint64_t 
 // One pass over /proc: every process into `out`. 0 | -errno.
 int ScanOnce(ProcState* state, bool cache, size_t capacity, Records* out) {
   out->Clear();
+  out->fields.reserve((state->last_count + 64) * kStatFieldCount);
+  out->comms.reserve((state->last_count + 64) * 16);
   const uint64_t gen = ++state->generation;
   DIR* dir = opendir("/proc");
   if (dir == nullptr) return -errno;

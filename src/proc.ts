@@ -347,6 +347,26 @@ export function pidsWithParent(ppid: number): number[] {
 }
 
 /**
+ * The pids of the children of every thread of `pid` (task/<tid>/children; a
+ * scan where the kernel has no such files), or null when the process is not
+ * there. For callers that pin each child themselves (terminateTree): an error
+ * such as EMFILE is thrown, never taken for "no children".
+ *
+ * @throws SyscallError EMFILE/ENFILE (no fd left), or another unexpected errno
+ * @example
+ * for (const kid of childPidsOf(pid) ?? []) pin(kid);
+ */
+export function childPidsOf(pid: number): number[] | null {
+  const kids = native.procChildren(pid);
+  if (Array.isArray(kids)) return kids;
+  if (kids === -ENOENT || kids === -ESRCH) {
+    // Gone, or a kernel without CONFIG_PROC_CHILDREN: the stat tells which.
+    return native.procState(pid) >= 0 ? pidsWithParent(pid) : null;
+  }
+  throw new SyscallError('open', kids, { pid, path: `/proc/${pid}/task` });
+}
+
+/**
  * The descendants of pid up to `depth` levels (0: all), breadth first.
  * `strategy` (tests and bench only): 0 by size, 1 children files, 2 one scan.
  * @internal

@@ -45,6 +45,10 @@ interface BudgetReport {
   openAfterStarved: true | string;
   oursNoFd: number | { name: string; code: string; errno: number; syscall: string };
   descendantsNoFd: number | string;
+  childPidsNoFd: number | string;
+  scanGroupNoFd: number | string;
+  childPidsRecovered: number;
+  scanGroupRecovered: number;
   oursRecovered: number;
   descendantsRecovered: number;
   openAtEnd: true | string;
@@ -91,8 +95,12 @@ describe.skipIf(!hasPrlimit)('fd budget under prlimit --nofile=64', () => {
     // Nothing to give back: an error, never a short list.
     expect(r.oursNoFd).toMatchObject({ name: 'SyscallError', code: 'EMFILE', errno: -24 });
     expect(r.descendantsNoFd).toBe('EMFILE');
+    expect(r.childPidsNoFd).toBe('EMFILE');
+    expect(r.scanGroupNoFd).toBe('EMFILE');
     expect(r.oursRecovered).toBe(CHILDREN);
     expect(r.descendantsRecovered).toBe(CHILDREN);
+    expect(r.childPidsRecovered).toBe(CHILDREN);
+    expect(r.scanGroupRecovered).toBe(CHILDREN);
     expect(r.openAtEnd).toBe(true);
     // A worker's scan is complete too, and the process as a whole stays within 8.
     expect(r.heldBefore).toBe(0);

@@ -6,7 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { children, descendants, listProcesses } from '../../src/index.js';
-import { readTree, scanGroup } from '../../src/proc.js';
+import { childPidsOf, readTree, scanGroup } from '../../src/proc.js';
 import { buildProcFixture, startForker, type Forker } from '../helpers/proc-forker.js';
 import { start, stopAll, waitUntil } from '../helpers/procs.js';
 
@@ -84,5 +84,16 @@ describe('scanGroup', () => {
     await forker.stop();
     forkers.length = 0;
     expect(scanGroup(forker.pgid)).toEqual({ alive: [], any: false });
+  });
+});
+
+describe('childPidsOf', () => {
+  it('lists the children of a live process, and null for one that is gone', async () => {
+    const forker = await startForker(bin, 5);
+    forkers.push(forker);
+    expect(childPidsOf(forker.pid)!.sort((a, b) => a - b)).toEqual(pids(children(forker.pid)));
+    const gone = start('true');
+    await new Promise((r) => gone.once('exit', r));
+    expect(childPidsOf(gone.pid!)).toBeNull();
   });
 });
