@@ -173,7 +173,7 @@ export async function rows() {
       row(`\`listProcesses()\`, ${count} processes`, listMs, 'pure-JS scan (readdirSync + readFileSync)', jsMs, '>= 2x', jsMs / listMs >= 2),
       row(`\`listProcesses()\`, ${count} processes`, listMs, '`ps-list`', psListMs, '>= 8x', psListMs / listMs >= 8),
       { ...row(`\`listProcesses()\`, ${count} processes`, listMs, 'C floor: open+read+close each stat', floorMs, 'report'), ratio: `${fmt(floorMs / listMs, 2)}x (JS objects included)` },
-      { ...row(`its native scan alone (no JS objects), ${count} processes`, nativeMs, 'C floor: open+read+close each stat', floorMs, 'report'), ratio: `${fmt(floorMs / nativeMs, 2)}x (cached fds: one fstatat + pread each)` },
+      { ...row(`its native scan alone (no JS objects), ${count} processes`, nativeMs, 'C floor: open+read+close each stat', floorMs, 'report'), ratio: `${fmt(floorMs / nativeMs, 2)}x (cached: fstat of /proc/<pid> + one pread each)` },
       row(`\`findZombies()\`, ${count} processes`, 1000 / zRates.sigkit, 'pure-JS scan', 1000 / zRates.js, '>= 1.5x', zRates.sigkit / zRates.js >= 1.5),
     );
     return out;
