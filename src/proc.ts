@@ -369,6 +369,10 @@ export function childPidsOf(pid: number): number[] | null {
 /**
  * The descendants of pid up to `depth` levels (0: all), breadth first.
  * `strategy` (tests and bench only): 0 by size, 1 children files, 2 one scan.
+ *
+ * @throws SyscallError ESRCH when there is no such process; EMFILE/ENFILE when no fd is left
+ * @example
+ * readTree(pid, 1, 0); // children(pid)
  * @internal
  */
 export function readTree(pid: number, depth: number, strategy: 0 | 1 | 2 = 0): ProcessSummary[] {
