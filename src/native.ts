@@ -57,10 +57,20 @@ export interface NativeBinding {
   procState(pid: number): number;
   /** Parses /proc/<pid>/stat into `out` (procFieldNames order); returns comm, or -errno. */
   procStat(pid: number, out: Float64Array): string | number;
-  /** Every process: [fields, comms joined by NUL], or -errno. Keeps stat fds open between calls. */
+  /**
+   * Every process: [fields, comms joined by NUL], or -errno. Keeps stat fds open between calls,
+   * within the fd budget; complete or -EMFILE/-ENFILE (after a retry without the cache).
+   */
   procScan(): [Float64Array, string] | number;
-  /** Closes the fds procScan keeps; returns how many. */
+  /**
+   * Descendants of pid, breadth first, up to maxDepth levels (0: all), laid out as procScan's, or -errno.
+   * strategy: 0 by size (children files for a small tree, one scan for a large one), 1 walk, 2 scan.
+   */
+  procTree(pid: number, maxDepth: number, strategy: 0 | 1 | 2): [Float64Array, string] | number;
+  /** Closes the fds procScan and procTree keep; returns how many. */
   procCacheClear(): number;
+  /** [fds the caches may hold (min(1024, soft RLIMIT_NOFILE / 8)), fds every env's cache holds now]. */
+  procFdBudget(): [number, number];
   /** The whole text of /proc/<pid>/<name> (name: 'status', 'cmdline'), or -errno. */
   procReadFile(pid: number, name: string): string | number;
   /** Children of every thread of pid (task/<tid>/children), or -errno. */

@@ -28,6 +28,7 @@ import { assertGroupNotProtected, assertNotProtected, protectedProcesses } from 
 import type { ExitInfo } from './exit-info.js';
 import { native } from './native.js';
 import { ProcessHandle, openProcess } from './pidfd.js';
+import { childPidsOf, scanGroup } from './proc.js';
 import type { SignalLike } from './signals.js';
 import { validatePgid, validatePid, validateSendSignal } from './validate.js';
 import { abortError, validateWaitOptions } from './waiting.js';
@@ -365,26 +366,6 @@ export async function terminate(target: number | ProcessHandle, opts?: Terminate
   }
 }
 
-/** The pids of the live (not zombie) members of a process group, from one /proc scan. */
-function groupMembers(pgid: number): { alive: number[]; any: boolean } {
-  const scan = native.procScan();
-  if (typeof scan === 'number') throw new SyscallError('open', scan, { path: '/proc' });
-  const [fields] = scan;
-  const names = native.procFieldNames;
-  const n = names.length;
-  const iPid = names.indexOf('pid');
-  const iPgid = names.indexOf('pgid');
-  const iState = names.indexOf('state');
-  const alive: number[] = [];
-  let any = false;
-  for (let at = 0; at < fields.length; at += n) {
-    if (fields[at + iPgid] !== pgid) continue;
-    any = true;
-    if (fields[at + iState] !== 0x5a) alive.push(fields[at + iPid]!); // not 'Z'
-  }
-  return { alive, any };
-}
-
 /**
  * The members of a group or tree, each pinned by a pidfd, with what was seen
  * of them: name when pinned, exit time, errors, and which ones sigkit
@@ -505,7 +486,7 @@ export async function terminateGroup(pgid: number, opts?: TerminateOptions): Pro
   // Pins the live members not pinned yet; returns the new ones.
   const pinNew = (): ProcessHandle[] => {
     const fresh: ProcessHandle[] = [];
-    const { alive } = groupMembers(g);
+    const { alive } = scanGroup(g);
     for (const pid of alive) {
       if (pinned.has(pid) || pinned.isProtected(pid)) continue;
       const h = openOrNull(pid);
@@ -517,7 +498,7 @@ export async function terminateGroup(pgid: number, opts?: TerminateOptions): Pro
     return fresh;
   };
   try {
-    const first = groupMembers(g);
+    const first = scanGroup(g);
     if (!first.any) return notFoundMany(g);
     if (preStop) result.preStop = await runPreStop(preStop, preStopTimeoutMs, { target: g, kind: 'group' }, signal);
     pinNew();
@@ -637,8 +618,9 @@ export async function terminateTree(pid: number, opts?: TerminateTreeOptions): P
       const next: ProcessHandle[] = [];
       for (const parent of frontier) {
         if (!parent.isAlive()) continue;
-        const kids = native.procChildren(parent.pid);
-        if (typeof kids === 'number') continue;
+        // EMFILE is thrown, never taken for "no children" (a tree is complete or the call fails).
+        const kids = childPidsOf(parent.pid);
+        if (kids === null) continue;
         for (const kid of kids) {
           if (pinned.has(kid) || pinned.isProtected(kid)) continue;
           const h = openOrNull(kid);

@@ -207,6 +207,12 @@ describe('bad input', () => {
     }
   });
 
+  it('listProcesses refuses an unknown option or options that are not an object', () => {
+    expect(codeOf(() => listProcesses({ detail: true } as never))).toBe('ERR_INVALID_ARG_VALUE');
+    expect(codeOf(() => listProcesses(null as never))).toBe('ERR_INVALID_ARG_TYPE');
+    expect(codeOf(() => listProcesses(5 as never))).toBe('ERR_INVALID_ARG_TYPE');
+  });
+
   it.each([[0], [-1], [1.5], ['12'], [null], [2 ** 31]])('bad pid %j throws ERR_INVALID_ARG_*/ERR_OUT_OF_RANGE', (pid) => {
     for (const fn of [readProcess, isZombie, children, descendants, processTree]) {
       expect(codeOf(() => fn(pid as number))).toMatch(/^ERR_(INVALID_ARG_(TYPE|VALUE)|OUT_OF_RANGE)$/);

@@ -117,6 +117,8 @@ const h = vi.hoisted(() => {
       });
       return [out, live.map((p) => `p${p.pid}`).join('\0')];
     },
+    procCacheClear: (): number => 0,
+    clockBoottimeMs: (): number => 1000,
     killpg: (pgid: number, sig: number): number => {
       const members = [...s.procs.values()].filter((p) => p.pgid === pgid && p.state !== 'gone');
       if (members.length === 0) return -3;
