@@ -3,8 +3,10 @@
 // System calls: pidfd_open(2) (5.3), pidfd_send_signal(2) (5.1),
 // waitid(2) with P_PIDFD (5.4), poll(2), ioctl(2) PIDFD_GET_INFO (6.13;
 // PIDFD_INFO_EXIT 6.15), close(2); and a read of /proc/<pid>/stat (proc(5))
-// for the start time. Man pages: pidfd_open(2), pidfd_send_signal(2),
-// waitid(2), ioctl_pidfd(2) where present.
+// for the start time. For the fallback where the kernel or a seccomp filter
+// refuses pidfds: waitid(2) with P_PID and WNOWAIT; for the capability probe:
+// vfork(2), waitpid(2), pthread_sigmask(3). Man pages: pidfd_open(2),
+// pidfd_send_signal(2), waitid(2), ioctl_pidfd(2) where present, vfork(2).
 //
 // A pidfd names one process for as long as it is open: once that process is
 // reaped, signalling through it fails with ESRCH even if its pid number has
@@ -16,6 +18,7 @@
 // pidfdClose, on garbage collection, or at env teardown, whichever is first.
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -232,6 +235,67 @@ Napi::Value PidfdGetInfo(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// waitidPid(pid) -> exit object | 0 (still running) | -errno.
+// waitid(P_PID, pid, WEXITED | WNOHANG | WNOWAIT): the exit of a child of
+// this process (any thread's) without reaping it, for where P_PIDFD is
+// refused. WNOWAIT always: the zombie stays for whoever owns it (libuv).
+// The caller checks that the pid still names its process (start time).
+Napi::Value WaitidPid(const Napi::CallbackInfo& info) {
+  int32_t pid;
+  if (!ArgInt32(info, 0, &pid)) return Napi::Value();
+  Napi::Env env = info.Env();
+  if (pid <= 0) return Napi::Number::New(env, -EINVAL);  // P_PID only: never a wildcard
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  long r = RetryEintr([&] { return static_cast<long>(waitid(P_PID, static_cast<id_t>(pid), &si, WEXITED | WNOHANG | WNOWAIT)); });
+  if (r < 0) return Napi::Number::New(env, -errno);
+  if (si.si_pid == 0) return Napi::Number::New(env, 0);
+  return ExitObjectFromSiginfo(env, si);
+}
+
+// A child that exits at once. vfork: no page tables are copied and the
+// parent resumes only once the child is gone, so it is already a zombie on
+// return. Kept apart so no local of the caller lives across vfork.
+__attribute__((noinline)) pid_t ForkExitingChild() {
+  pid_t child = vfork();
+  if (child == 0) _exit(0);
+  return child;
+}
+
+// pidfdInfoExitProbe() -> 1 (PIDFD_INFO_EXIT works) | 0 (it does not) |
+// -errno (the probe itself failed: ENOSYS/EPERM from pidfd_open, EAGAIN
+// from vfork). Runs a throwaway child: opens a pidfd on it, reaps it by pid
+// (our child, nobody else's: libuv only waits for its own pids), then asks
+// the pidfd for its exit. Every signal is blocked around vfork so that no
+// handler runs in the child, which shares our memory until it exits.
+Napi::Value PidfdInfoExitProbe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t child = ForkExitingChild();
+  int fork_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (child < 0) return Napi::Number::New(env, -fork_errno);
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
+  int open_errno = errno;
+  int status = 0;
+  RetryEintr([&] { return static_cast<long>(waitpid(child, &status, 0)); });  // always reaped
+  if (fd < 0) return Napi::Number::New(env, -open_errno);
+  PidfdInfo pi;
+  memset(&pi, 0, sizeof pi);
+  pi.mask = kPidfdInfoExit;
+  long r = RetryEintr([&] { return static_cast<long>(ioctl(fd, kPidfdGetInfo, &pi)); });
+  int ioctl_errno = errno;
+  close(fd);
+  if (r < 0) {
+    // ENOTTY: no PIDFD_GET_INFO (< 6.13); ESRCH: it knows no exit (6.13, 6.14).
+    if (ioctl_errno == ENOTTY || ioctl_errno == ESRCH || ioctl_errno == EINVAL) return Napi::Number::New(env, 0);
+    return Napi::Number::New(env, -ioctl_errno);
+  }
+  return Napi::Number::New(env, (pi.mask & kPidfdInfoExit) ? 1 : 0);
+}
+
 // pidfdWatch(pidfd, callback) -> 0 | -errno. Calls callback(events) once
 // when the process exits (or callback(-errno) if polling fails). The poll is
 // ref'd: a pending wait keeps the loop alive, like a timer.
@@ -278,6 +342,8 @@ void InitPidfd(Napi::Env env, Napi::Object exports) {
   fn("pidfdWatch", PidfdWatch);
   fn("pidfdUnwatch", PidfdUnwatch);
   fn("pidfdClose", PidfdClose);
+  fn("waitidPid", WaitidPid);
+  fn("pidfdInfoExitProbe", PidfdInfoExitProbe);
 }
 
 }  // namespace sigkit

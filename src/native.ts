@@ -110,6 +110,10 @@ export interface NativeBinding {
   pidfdUnwatch(pidfd: NativePidfd): number;
   /** close(2) -> 0 | -errno (EBADF when already closed) */
   pidfdClose(pidfd: NativePidfd): number;
+  /** waitid(P_PID, pid, WEXITED | WNOHANG | WNOWAIT) -> exit | 0 (running) | -errno; never reaps (the fallback for P_PIDFD) */
+  waitidPid(pid: number): NativeExit | number;
+  /** A throwaway child, reaped by pid after a pidfd was opened on it: does PIDFD_INFO_EXIT report its exit? 1 | 0 | -errno */
+  pidfdInfoExitProbe(): number;
   /** starttime (field 22) of /proc/<pid>/stat in clock ticks | -errno (proc.cc, the one stat parser) */
   procStartTime(pid: number): number;
 
