@@ -36,7 +36,7 @@ constexpr size_t kStatBuf = 4096;
 
 const char* const kFieldNames[kStatFieldCount] = {
     "pid", "ppid", "pgid", "sid", "ttyNr", "tpgid", "flags", "state",
-    "threads", "startTime", "utime", "stime", "rssPages", "uid", "gid"};
+    "threads", "startTime", "utime", "stime", "rssPages", "uid", "gid", "exitSignal"};
 
 struct CachedFd {
   int fd;
@@ -159,13 +159,15 @@ ProcState* StateOf(const Napi::CallbackInfo& info) { return static_cast<ProcStat
 Napi::Value Errno(Napi::Env env, int err) { return Napi::Number::New(env, err); }
 
 // procState(pid) -> the state letter of /proc/<pid>/stat as a char code, or
-// -errno (ENOENT once the process is reaped).
+// -errno (ENOENT once the process is reaped; ESRCH for a thread id that is
+// not a thread-group leader: /proc answers for it, but it is not a process).
 Napi::Value ProcStateLetter(const Napi::CallbackInfo& info) {
   int32_t pid;
   if (!ArgInt32(info, 0, &pid)) return Napi::Value();
   char buf[kStatBuf];
   StatRecord rec;
   int r = ReadStatOf(pid, buf, &rec);
+  if (r == 0 && rec.field[kExitSignal] == -1) r = -ESRCH;
   return r < 0 ? Errno(info.Env(), r) : Napi::Number::New(info.Env(), rec.field[kState]);
 }
 

@@ -4,6 +4,7 @@
  * with the fds kept open between scans); this module shapes the records and
  * parses `status` and `cmdline` (proc-parse.ts).
  */
+import { checkOptions } from './options.js';
 import { SyscallError, invalidArgType, invalidArgValue } from './errors.js';
 import { catalogue } from './catalogue.js';
 import { native } from './native.js';
@@ -183,6 +184,9 @@ function statOf(pid: number, bootMs = bootEpochMs()): ProcessSummary {
   fieldIndex();
   const comm = native.procStat(pid, statOut);
   if (typeof comm === 'number') throw goneError(pid, comm, 'stat');
+  // A thread id that is not its group's leader: /proc answers for it, but
+  // it is not a process (exit_signal -1 marks CLONE_THREAD).
+  if (F!.exitSignal !== undefined && statOut[F!.exitSignal] === -1) throw goneError(pid, -ESRCH, 'stat');
   return summary(statOut, 0, comm, bootMs);
 }
 
@@ -252,7 +256,7 @@ export function readProcess(pid: number): ProcessInfo {
 export function listProcesses(opts?: { details?: false }): ProcessSummary[];
 export function listProcesses(opts: { details: true }): ProcessInfo[];
 export function listProcesses(opts: ListOptions = {}): ProcessSummary[] | ProcessInfo[] {
-  if (opts === null || typeof opts !== 'object') throw invalidArgType('opts', 'of type object', opts);
+  checkOptions(opts, 'options', ['details']);
   const all = scan();
   if (!opts.details) return all;
   const out: ProcessInfo[] = [];
@@ -367,15 +371,18 @@ export function processTree(pid: number): ProcessTree {
 }
 
 /**
- * True when the process has exited and its parent has not reaped it (state Z).
+ * True when the process has exited and its parent has not reaped it (state
+ * Z). False for a pid with no process (reaped, never was, or a thread id), as
+ * `isAlive` is: "not found" has one shape.
  *
- * @throws SyscallError ESRCH when there is no such process (reaped or never was)
+ * @throws SyscallError for an unexpected /proc error (EACCES, EMFILE...), never for a missing process
  * @example
  * if (isZombie(pid)) console.log(`its parent ${readProcess(pid).ppid} must wait() for it`);
  */
 export function isZombie(pid: number): boolean {
   const p = validatePid(pid);
   const state = native.procState(p);
+  if (state === -ENOENT || state === -ESRCH) return false;
   if (state < 0) throw goneError(p, state, 'stat');
   return state === 0x5a; // 'Z'
 }
@@ -426,7 +433,7 @@ export function compileQuery(query: ProcessQuery): (p: ProcessSummary, now: numb
   if (query === null || typeof query !== 'object' || Array.isArray(query)) throw invalidArgType('query', 'of type object', query);
   const keys = Object.keys(query).filter((k) => (query as Record<string, unknown>)[k] !== undefined);
   if (keys.length === 0) throw invalidArgValue('query', query, 'must name at least one criterion (an empty query would match every process)');
-  for (const k of keys) if (!QUERY_KEYS.has(k)) throw invalidArgValue('query', query, `has an unknown field '${k}'`);
+  checkOptions(query, 'query', [...QUERY_KEYS]);
   const { name, cmdline } = query;
   if (name !== undefined && typeof name !== 'string' && !(name instanceof RegExp)) throw invalidArgType('query.name', 'a string or RegExp', name);
   if (cmdline !== undefined && typeof cmdline !== 'string' && !(cmdline instanceof RegExp)) throw invalidArgType('query.cmdline', 'a RegExp or string', cmdline);

@@ -10,6 +10,7 @@
  * loop alive only when asked, and keeping Node's own `process.on` listeners
  * working beside ours.
  */
+import { checkOptions } from './options.js';
 import { constants as osConstants } from 'node:os';
 import { catalogue } from './catalogue.js';
 import { type CodedError, SyscallError, invalidArgType, invalidArgValue, outOfRange } from './errors.js';
@@ -138,8 +139,7 @@ interface Options {
 
 function validateOptions(opts: unknown, allowTimeout: boolean): Options {
   if (opts === undefined) return { ref: false, signal: undefined, timeoutMs: undefined };
-  if (opts === null || typeof opts !== 'object') throw invalidArgType('options', 'of type object', opts);
-  const { ref, signal, timeoutMs } = opts as { ref?: unknown; signal?: unknown; timeoutMs?: unknown };
+  const { ref, signal, timeoutMs } = checkOptions<{ ref?: unknown; signal?: unknown; timeoutMs?: unknown }>(opts, 'options', allowTimeout ? ['ref', 'signal', 'timeoutMs'] : ['ref', 'signal']);
   if (ref !== undefined && typeof ref !== 'boolean') throw invalidArgType('options.ref', 'of type boolean', ref);
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);

@@ -14,6 +14,7 @@
  * reap those children, and a zombie's pid cannot be reused while it is
  * unreaped: the pass is race-free.
  */
+import { checkOptions } from './options.js';
 import { ChildProcess } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { SyscallError, invalidArgType, invalidArgValue, outOfRange, type CodedError } from './errors.js';
@@ -255,7 +256,7 @@ export function waitpid(pid: number, options?: WaitpidOptions): ExitInfo | null 
   const p = validatePid(pid);
   let noHang = true;
   if (options !== undefined) {
-    if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+    checkOptions(options, 'options', ['noHang']);
     if (options.noHang !== undefined) {
       if (typeof options.noHang !== 'boolean') throw invalidArgType('options.noHang', 'of type boolean', options.noHang);
       noHang = options.noHang;
@@ -324,7 +325,7 @@ function reapPass(exclude: Iterable<number> | undefined): ExitInfo[] {
  * for (const info of reapChildren()) console.log(info.pid, info.code ?? info.signal);
  */
 export function reapChildren(options?: ReapOptions): ExitInfo[] {
-  if (options !== undefined && (options === null || typeof options !== 'object')) throw invalidArgType('options', 'of type object', options);
+  checkOptions(options, 'options', ['exclude']);
   return reapPass(validateExclude(options?.exclude, 'options.exclude'));
 }
 
@@ -499,7 +500,7 @@ export class Reaper implements Disposable {
  * process.on('SIGTERM', () => reaper.close());
  */
 export function startReaper(options: ReaperOptions = {}): Reaper {
-  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+  checkOptions(options, 'options', ['onExit', 'exclude', 'intervalMs', 'ref']);
   const { onExit, intervalMs = 1000, ref = false } = options;
   if (onExit !== undefined && typeof onExit !== 'function') throw invalidArgType('options.onExit', 'of type function', onExit);
   if (typeof intervalMs !== 'number') throw invalidArgType('options.intervalMs', 'of type number', intervalMs);

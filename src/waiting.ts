@@ -32,8 +32,7 @@ const TIMER_MAX = 0x7fffffff;
 
 /**
  * Checks a `{ timeoutMs?, signal? }` argument.
- * @throws TypeError ERR_INVALID_ARG_TYPE (not an object, timeoutMs not a number, signal not an AbortSignal)
- * @throws TypeError ERR_INVALID_ARG_VALUE (a key other than timeoutMs and signal)
+ * @throws TypeError ERR_INVALID_ARG_TYPE (not an object, timeoutMs not a number, signal not an AbortSignal), ERR_INVALID_ARG_VALUE (an unknown key)
  * @throws RangeError ERR_OUT_OF_RANGE (timeoutMs negative or NaN)
  * @example
  * const { timeoutMs, signal } = validateWaitOptions(options); // timeoutMs: Infinity when absent

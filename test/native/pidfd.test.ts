@@ -3,6 +3,7 @@
  * identity (startTime, pid reuse in a fresh PID namespace), signalling,
  * event-driven exit, zombies, errors, fd ownership and worker threads.
  */
+import type { SignalLike } from '../../src/signals.js';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -148,7 +149,7 @@ describe('ProcessHandle.kill', () => {
 
   it('refuses unknown signals and bad types before any syscall', async () => {
     const h = openProcess(await running());
-    expect(errorOf(() => h.kill('SIGFOO'))).toMatchObject({ code: 'ERR_UNKNOWN_SIGNAL' });
+    expect(errorOf(() => h.kill('SIGFOO' as SignalLike))).toMatchObject({ code: 'ERR_UNKNOWN_SIGNAL' });
     expect(errorOf(() => h.kill({} as never))).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
     expect(h.isAlive()).toBe(true);
     h.close();

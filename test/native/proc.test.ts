@@ -194,7 +194,9 @@ describe('bad input', () => {
   it('a pid that does not exist is SyscallError ESRCH', async () => {
     const child = spawn('true');
     await new Promise((r) => child.once('exit', r));
-    for (const fn of [readProcess, isZombie, children, descendants, processTree]) {
+    // isZombie, like isAlive, answers false for a missing process: one shape for "not found".
+    expect(isZombie(child.pid!)).toBe(false);
+    for (const fn of [readProcess, children, descendants, processTree]) {
       let error: unknown;
       try {
         fn(child.pid!);

@@ -128,7 +128,7 @@ export const init: Command = {
     const noop = (): void => {};
     process.on('SIGUSR1', noop);
 
-    const send = (sig: string): string | undefined => {
+    const send = (sig: number): string | undefined => {
       try {
         if (group) killpg(child!.pid!, sig);
         else handle!.kill(sig);
@@ -140,12 +140,12 @@ export const init: Command = {
     };
     const forward = (e: SignalEvent): void => {
       if (child === undefined || exited) return;
-      const error = send(e.signal);
+      const error = send(e.number);
       log({ event: 'forward', signal: e.signal, from: e.pid, code: e.code, to: child.pid!, group, ...(error ? { error } : {}) });
       if (SHUTDOWN.has(e.signal) && escalation === undefined) {
         escalation = setTimeout(() => {
           if (exited) return;
-          const err = send('SIGKILL');
+          const err = send(9);
           log({ event: 'escalate', signal: 'SIGKILL', to: child!.pid!, group, graceMs, ...(err ? { error: err } : {}) });
         }, graceMs);
         escalation.unref();
