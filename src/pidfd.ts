@@ -105,13 +105,15 @@ export function pidfdExited(pidfd: NativePidfd, pid: number): boolean {
 // (pid, start time): what identifies a process without a pidfd
 
 let statBuf: Float64Array | undefined;
-let statIndex: { state: number; ppid: number; startTime: number } | undefined;
+let statIndex: { state: number; ppid: number; startTime: number; exitSignal: number } | undefined;
 
 interface StatNow {
   /** The state letter: 'Z' (zombie) and 'X' (dead) have exited. */
   state: string;
   ppid: number;
   startTime: number;
+  /** -1 for a thread that is not its group's leader: /proc answers for its tid, but it is no process. */
+  exitSignal: number;
 }
 
 /** One read of /proc/<pid>/stat -> its state, parent and start time, or -errno. */
@@ -119,11 +121,14 @@ function statOf(pid: number): StatNow | number {
   if (statBuf === undefined || statIndex === undefined) {
     const names = native.procFieldNames;
     statBuf = new Float64Array(names.length);
-    statIndex = { state: names.indexOf('state'), ppid: names.indexOf('ppid'), startTime: names.indexOf('startTime') };
+    const at = (name: string): number => names.indexOf(name);
+    statIndex = { state: at('state'), ppid: at('ppid'), startTime: at('startTime'), exitSignal: at('exitSignal') };
   }
   const r = native.procStat(pid, statBuf);
   if (typeof r === 'number') return r;
-  return { state: String.fromCharCode(statBuf[statIndex.state]!), ppid: statBuf[statIndex.ppid]!, startTime: statBuf[statIndex.startTime]! };
+  const b = statBuf;
+  const i = statIndex;
+  return { state: String.fromCharCode(b[i.state]!), ppid: b[i.ppid]!, startTime: b[i.startTime]!, exitSignal: i.exitSignal < 0 ? 0 : b[i.exitSignal]! };
 }
 
 const gone = (r: number): boolean => r === -ENOENT || r === -ESRCH;
@@ -133,9 +138,9 @@ const statPath = (pid: number): string => `/proc/${pid}/stat`;
 
 /**
  * The (pid, start time) identity of a running or zombie process, for a
- * handle or wait without a pidfd; `null` when no such process exists.
- * A thread id that is not a process is refused (EINVAL), as pidfd_open
- * refuses it: its /proc entry exists, hidden from listings.
+ * handle or wait without a pidfd; `null` when no such process exists. A
+ * thread id that is not a process is none either (as openPidfd says): its
+ * /proc entry exists, hidden from listings, with exit_signal -1.
  */
 function identify(pid: number): StatNow | null {
   const s = statOf(pid);
@@ -143,14 +148,7 @@ function identify(pid: number): StatNow | null {
     if (gone(s)) return null;
     throw new SyscallError('open', s, { pid, path: statPath(pid) });
   }
-  const status = native.procReadFile(pid, 'status');
-  if (typeof status === 'number') {
-    if (gone(status)) return null;
-    throw new SyscallError('open', status, { pid, path: `/proc/${pid}/status` });
-  }
-  const tgid = /^Tgid:\s*(\d+)/m.exec(status);
-  if (tgid && Number(tgid[1]) !== pid) throw new SyscallError('open', EINVAL, { pid, path: `/proc/${pid}/status` });
-  return s;
+  return s.exitSignal === -1 ? null : s;
 }
 
 /**

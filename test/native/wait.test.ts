@@ -12,7 +12,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   ProcessHandle,
   Signal,
-  SyscallError,
   exitOf,
   isChildSubreaper,
   kill,
@@ -27,7 +26,7 @@ import {
 import { LIB, runFixture } from '../helpers/fixture.js';
 import { LineReader, exited, makeZombies, procStateOf, start, stopAll } from '../helpers/procs.js';
 import { errorOf, rejectionOf } from '../helpers/errors.js';
-import { FALLBACK, NO_PIDFD, OPEN_SYSCALL } from '../helpers/fallback-mode.js';
+import { FALLBACK, NO_PIDFD } from '../helpers/fallback-mode.js';
 
 // Non-children started through a shell: stopAll() only knows the shell.
 // Ended through a pidfd, so cleanup can never reach a recycled pid.
@@ -97,12 +96,10 @@ describe('waitForExit', () => {
     expect(child.exitCode).toBeNull();
   });
 
-  it('rejects a thread id with the pidfd_open error', async () => {
+  it('a thread id is no process: resolves true at once, as for a pid that does not exist (issue 11)', async () => {
     const tid = Number(readdirSync('/proc/self/task').find((t) => Number(t) !== process.pid));
-    const e = await rejectionOf(waitForExit(tid));
-    expect(e).toBeInstanceOf(SyscallError);
-    expect(['ENOENT', 'EINVAL']).toContain(e.code);
-    expect(e.syscall).toBe(OPEN_SYSCALL);
+    expect(await waitForExit(tid, { timeoutMs: 0 })).toBe(true);
+    expect(readdirSync('/proc/self/task')).toContain(String(tid)); // the thread itself is still there
   });
 
   it.each([
