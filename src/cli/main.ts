@@ -17,8 +17,9 @@ import { zombies } from './commands/zombies.js';
 import { term } from './commands/term.js';
 import { pkill } from './commands/pkill.js';
 import { demo } from './commands/demo.js';
+import { doctor } from './commands/doctor.js';
 
-export const COMMANDS: readonly Command[] = [list, send, term, ps, status, find, pkill, zombies, wait, trap, init, demo];
+export const COMMANDS: readonly Command[] = [list, send, term, ps, status, find, pkill, zombies, wait, trap, init, demo, doctor];
 
 function help(io: Io): void {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
