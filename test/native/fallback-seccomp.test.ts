@@ -26,7 +26,9 @@ function innerRun(mode: string, files: string[]): Promise<Run> {
   const env: NodeJS.ProcessEnv = { ...process.env, SIGKIT_TEST_FALLBACK: mode, NO_COLOR: '1', FORCE_COLOR: '0' };
   // The inner vitest is a run of its own, not a worker of this one.
   for (const key of Object.keys(env)) if (key.startsWith('VITEST')) delete env[key];
-  const argv = [mode, '--', process.execPath, VITEST, 'run', ...files];
+  // One inner file at a time: the outer suite already fills the machine, and
+  // the wait suite's stress fixtures have their own watchdogs.
+  const argv = [mode, '--', process.execPath, VITEST, 'run', '--maxWorkers=1', ...files];
   return new Promise((resolve) => {
     execFile(LAUNCHER, argv, { cwd: ROOT, env, encoding: 'utf8', timeout: 400_000, killSignal: 'SIGKILL', maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
