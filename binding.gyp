@@ -21,7 +21,9 @@
             "native/sigaction.cc",
             "native/loop_resources.cc",
             "native/pidfd.cc",
-            "native/wait.cc"
+            "native/ports.cc",
+            "native/wait.cc",
+            "native/ptrace.cc"
           ],
           "defines": ["SIGKIT_LINUX=1", "_GNU_SOURCE"]
         }, {

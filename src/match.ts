@@ -33,24 +33,30 @@ export function protectedPids(): Set<number> {
   return new Set(protectedProcesses().keys());
 }
 
-/** True when `pattern` matches every name: it matches the empty string. */
+/**
+ * True when `pattern` matches every name: it matches the empty string, or
+ * each of a set of unrelated one-character strings and a fresh random one
+ * (`/./`, `/\w|\W/`). A pattern that names something fails some of them.
+ */
 function matchesEverything(pattern: string | RegExp): boolean {
   if (typeof pattern === 'string') return pattern === '';
-  const probe = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ''));
-  return probe.test('');
+  const re = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ''));
+  if (re.test('')) return true;
+  const random = Array.from({ length: 12 }, () => String.fromCharCode(0x21 + Math.floor(Math.random() * 94))).join('');
+  return ['a', 'Z', '0', '-', ' ', '~', '(', random].every((s) => re.test(s));
 }
 
 /**
  * Refuses a query whose pattern matches every process: `name: ''`,
- * `cmdline: ''`, `/./`-like patterns that match the empty string (`/.*\/`,
- * `/(?:)/`, `/^/`). An empty query is refused by findProcesses.
+ * `cmdline: ''`, patterns that match the empty string (`/.*\/`, `/(?:)/`,
+ * `/^/`) or any character (`/./`). An empty query is refused by findProcesses.
  */
 function refuseCatchAll(query: ProcessQuery): void {
   if (query === null || typeof query !== 'object') return; // findProcesses says why
   for (const key of ['name', 'cmdline'] as const) {
     const pattern = query[key];
     if ((typeof pattern === 'string' || pattern instanceof RegExp) && matchesEverything(pattern)) {
-      throw invalidArgValue(`query.${key}`, pattern, 'matches every process (it matches the empty string); name what to signal');
+      throw invalidArgValue(`query.${key}`, pattern, 'matches every process (it matches any name); name what to signal');
     }
   }
 }

@@ -16,6 +16,11 @@ export interface NativeSigchldWatch {
   readonly __brand: 'sigkit.sigchld';
 }
 
+/** A ptrace watch: its own tracer thread (ptrace.cc). */
+export interface NativePtraceWatch {
+  readonly __brand: 'sigkit.ptrace-watch';
+}
+
 /** How a process ended, decoded by the native layer (signal as a number). */
 export interface NativeExit {
   /** 0 when the kernel did not say (PIDFD_INFO_EXIT). */
@@ -136,6 +141,25 @@ export interface NativeBinding {
   sigchldRef(watch: NativeSigchldWatch, ref: boolean): number;
   /** stops the watcher -> 0 */
   sigchldClose(watch: NativeSigchldWatch): number;
+
+  // ptrace.cc
+  /**
+   * PTRACE_SEIZE on a new tracer thread -> watch | -errno. callback(kind, data):
+   * 1 signal [signo, code, pid, uid, value, status]; 2 exit [code | -1, signal | 0, core];
+   * 3 error [-errno, request]; 4 end [1 detached | 0 tracee ended], always last.
+   */
+  ptraceWatch(pid: number, callback: (kind: number, data: number[]) => void): NativePtraceWatch | number;
+  /** Detaches and ends the tracer thread before returning -> 0. Idempotent. */
+  ptraceWatchClose(watch: NativePtraceWatch): number;
+  // ports.cc
+  /** Scans every /proc/<pid>/fd for the given socket inodes -> [(pid, inode) pairs, processes not readable] | -errno */
+  socketOwners(inodes: Float64Array): [Float64Array, number] | number;
+  /** NETLINK_SOCK_DIAG dump of this netns: sockDiagFields doubles per socket | -errno */
+  sockDiag(family: number, protocol: number, states: number): Float64Array | number;
+  /** [state, localPort, remotePort, uid, inode, local words x4, remote words x4] */
+  readonly sockDiagFields: number;
+  /** The distinct socket inodes in /proc/<pid>/fd | -errno */
+  procSocketInodes(pid: number): Float64Array | number;
 }
 
 function load(): NativeBinding {

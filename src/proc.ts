@@ -113,6 +113,8 @@ export interface ProcessQuery {
   olderThanMs?: number;
   /** Started less than this many ms ago. */
   newerThanMs?: number;
+  /** Resident memory (exact VmRSS) of at least this many bytes. */
+  minRssBytes?: number;
 }
 
 // Indices of the native stat fields, resolved on first use (so that merely
@@ -413,7 +415,7 @@ export function findZombies(): ZombieInfo[] {
   return out;
 }
 
-const QUERY_KEYS = new Set(['name', 'cmdline', 'uid', 'ppid', 'pgid', 'sid', 'state', 'olderThanMs', 'newerThanMs']);
+const QUERY_KEYS = new Set(['name', 'cmdline', 'uid', 'ppid', 'pgid', 'sid', 'state', 'olderThanMs', 'newerThanMs', 'minRssBytes']);
 const STATE_LETTERS = new Set(Object.keys(STATE_NAMES));
 
 // A RegExp without the g/y flags, whose lastIndex would make test() stateful.
@@ -440,7 +442,7 @@ export function compileQuery(query: ProcessQuery): (p: ProcessSummary, now: numb
   for (const key of ['uid', 'ppid', 'pgid', 'sid'] as const) checkId(query, key);
   const states = query.state === undefined ? undefined : new Set(Array.isArray(query.state) ? query.state : [query.state]);
   if (states) for (const s of states) if (!STATE_LETTERS.has(s)) throw invalidArgValue('query.state', query.state, 'must be state letters (R, S, D, Z, T, t, X, I...)');
-  for (const key of ['olderThanMs', 'newerThanMs'] as const) {
+  for (const key of ['olderThanMs', 'newerThanMs', 'minRssBytes'] as const) {
     const v = query[key];
     if (v !== undefined && (typeof v !== 'number' || !(v >= 0) || v === Infinity)) throw invalidArgValue(`query.${key}`, v, 'must be a finite number >= 0');
   }
@@ -458,6 +460,11 @@ export function compileQuery(query: ProcessQuery): (p: ProcessSummary, now: numb
     if (query.uid !== undefined) {
       const text = native.procReadFile(p.pid, 'status');
       if (typeof text !== 'string' || parseStatus(text).uids?.[1] !== query.uid) return false;
+    }
+    if (query.minRssBytes !== undefined) {
+      const text = native.procReadFile(p.pid, 'status');
+      const kb = typeof text === 'string' ? /\nVmRSS:\s*(\d+)/.exec(text)?.[1] : undefined;
+      if (kb === undefined || Number(kb) * 1024 < query.minRssBytes) return false;
     }
     if (cmdline !== undefined) {
       const raw = native.procReadFile(p.pid, 'cmdline');

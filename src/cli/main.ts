@@ -17,9 +17,13 @@ import { zombies } from './commands/zombies.js';
 import { term } from './commands/term.js';
 import { pkill } from './commands/pkill.js';
 import { demo } from './commands/demo.js';
+import { explain } from './commands/explain.js';
+import { watch } from './commands/watch.js';
+import { port } from './commands/port.js';
+import { top } from './commands/top.js';
 import { doctor } from './commands/doctor.js';
 
-export const COMMANDS: readonly Command[] = [list, send, term, ps, status, find, pkill, zombies, wait, trap, init, demo, doctor];
+export const COMMANDS: readonly Command[] = [list, send, term, ps, status, find, pkill, zombies, wait, trap, init, explain, watch, port, top, demo, doctor];
 
 function help(io: Io): void {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -70,7 +70,7 @@ describe('openProcess', () => {
     expect(errorOf(() => openProcess(pid))).toMatchObject({ name: 'SyscallError', code: 'ESRCH', errno: -3, syscall: OPEN_SYSCALL, pid });
   });
 
-  it('refuses a thread id that is not a process: ESRCH, no such process (issue 11)', () => {
+  it('a thread id that is not a process is ESRCH, "no such process" (issue 11)', () => {
     const tid = Number(readdirSync('/proc/self/task').find((t) => Number(t) !== process.pid));
     const e = errorOf(() => openProcess(tid));
     expect(e).toBeInstanceOf(SyscallError);

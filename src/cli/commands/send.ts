@@ -2,6 +2,7 @@ import { signalName } from '../../catalogue.js';
 import { isSyscallError } from '../../errors.js';
 import { kill, killpg, sigqueue } from '../../kill.js';
 import { assertGroupNotProtected } from '../../protected.js';
+import { validatePgid } from '../../validate.js';
 import { CliError, EXIT, json, parse, parsePid, parseSignal, usageError, type Command } from '../io.js';
 
 export const send: Command = {
@@ -45,6 +46,7 @@ sigkit send [-s SIG] -g PGID
         // A group is a high-level target: never our own group, or one that
         // holds an ancestor (the shell's job) or PID 1 (protected.ts).
         if (values.group !== undefined) {
+          validatePgid(target); // 1 is kill(-1): a usage error before any other check
           assertGroupNotProtected(target);
           killpg(target, sig);
         }
