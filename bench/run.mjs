@@ -8,8 +8,9 @@ import * as waitSuite from './wait.mjs';
 import * as terminateSuite from './terminate.mjs';
 import * as portsSuite from './ports.mjs';
 import * as usageSuite from './usage.mjs';
+import * as fallbackSuite from './fallback.mjs';
 
-const suites = [killSuite, procSuite, sigactionSuite, waitSuite, terminateSuite, portsSuite, usageSuite];
+const suites = [killSuite, procSuite, sigactionSuite, waitSuite, terminateSuite, portsSuite, usageSuite, fallbackSuite];
 const rows = [];
 for (const suite of suites) rows.push(...(await suite.rows()));
 console.log(`Machine: ${machine()}\n`);

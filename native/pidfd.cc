@@ -3,8 +3,11 @@
 // System calls: pidfd_open(2) (5.3), pidfd_send_signal(2) (5.1),
 // waitid(2) with P_PIDFD (5.4), poll(2), ioctl(2) PIDFD_GET_INFO (6.13;
 // PIDFD_INFO_EXIT 6.15), close(2); and a read of /proc/<pid>/stat (proc(5))
-// for the start time. Man pages: pidfd_open(2), pidfd_send_signal(2),
-// waitid(2), ioctl_pidfd(2) where present.
+// for the start time. For the fallback where the kernel or a seccomp filter
+// refuses pidfds: open(2) of /proc/<pid> held as the process's identity and
+// openat(2) of its stat, waitid(2) with P_PID and WNOWAIT; for the capability probe:
+// vfork(2), waitpid(2), pthread_sigmask(3). Man pages: pidfd_open(2),
+// pidfd_send_signal(2), waitid(2), ioctl_pidfd(2) where present, vfork(2).
 //
 // A pidfd names one process for as long as it is open: once that process is
 // reaped, signalling through it fails with ESRCH even if its pid number has
@@ -16,6 +19,7 @@
 // pidfdClose, on garbage collection, or at env teardown, whichever is first.
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -30,6 +34,7 @@
 #include "common.h"
 #include "exit_status.h"
 #include "loop_resources.h"
+#include "proc_parse.h"
 
 // The generic syscall table numbers (x86-64 and arm64 alike), for libc
 // headers that predate them.
@@ -235,6 +240,67 @@ Napi::Value PidfdGetInfo(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// waitidPid(pid) -> exit object | 0 (still running) | -errno.
+// waitid(P_PID, pid, WEXITED | WNOHANG | WNOWAIT): the exit of a child of
+// this process (any thread's) without reaping it, for where P_PIDFD is
+// refused. WNOWAIT always: the zombie stays for whoever owns it (libuv).
+// The caller checks that the pid still names its process (start time).
+Napi::Value WaitidPid(const Napi::CallbackInfo& info) {
+  int32_t pid;
+  if (!ArgInt32(info, 0, &pid)) return Napi::Value();
+  Napi::Env env = info.Env();
+  if (pid <= 0) return Napi::Number::New(env, -EINVAL);  // P_PID only: never a wildcard
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  long r = RetryEintr([&] { return static_cast<long>(waitid(P_PID, static_cast<id_t>(pid), &si, WEXITED | WNOHANG | WNOWAIT)); });
+  if (r < 0) return Napi::Number::New(env, -errno);
+  if (si.si_pid == 0) return Napi::Number::New(env, 0);
+  return ExitObjectFromSiginfo(env, si);
+}
+
+// A child that exits at once. vfork: no page tables are copied and the
+// parent resumes only once the child is gone, so it is already a zombie on
+// return. Kept apart so no local of the caller lives across vfork.
+__attribute__((noinline)) pid_t ForkExitingChild() {
+  pid_t child = vfork();
+  if (child == 0) _exit(0);
+  return child;
+}
+
+// pidfdInfoExitProbe() -> 1 (PIDFD_INFO_EXIT works) | 0 (it does not) |
+// -errno (the probe itself failed: ENOSYS/EPERM from pidfd_open, EAGAIN
+// from vfork). Runs a throwaway child: opens a pidfd on it, reaps it by pid
+// (our child, nobody else's: libuv only waits for its own pids), then asks
+// the pidfd for its exit. Every signal is blocked around vfork so that no
+// handler runs in the child, which shares our memory until it exits.
+Napi::Value PidfdInfoExitProbe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t child = ForkExitingChild();
+  int fork_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (child < 0) return Napi::Number::New(env, -fork_errno);
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
+  int open_errno = errno;
+  int status = 0;
+  RetryEintr([&] { return static_cast<long>(waitpid(child, &status, 0)); });  // always reaped
+  if (fd < 0) return Napi::Number::New(env, -open_errno);
+  PidfdInfo pi;
+  memset(&pi, 0, sizeof pi);
+  pi.mask = kPidfdInfoExit;
+  long r = RetryEintr([&] { return static_cast<long>(ioctl(fd, kPidfdGetInfo, &pi)); });
+  int ioctl_errno = errno;
+  close(fd);
+  if (r < 0) {
+    // ENOTTY: no PIDFD_GET_INFO (< 6.13); ESRCH: it knows no exit (6.13, 6.14).
+    if (ioctl_errno == ENOTTY || ioctl_errno == ESRCH || ioctl_errno == EINVAL) return Napi::Number::New(env, 0);
+    return Napi::Number::New(env, -ioctl_errno);
+  }
+  return Napi::Number::New(env, (pi.mask & kPidfdInfoExit) ? 1 : 0);
+}
+
 // pidfdWatch(pidfd, callback) -> 0 | -errno. Calls callback(events) once
 // when the process exits (or callback(-errno) if polling fails). The poll is
 // ref'd: a pending wait keeps the loop alive, like a timer.
@@ -254,6 +320,89 @@ Napi::Value PidfdUnwatch(const Napi::CallbackInfo& info) {
   if (p == nullptr) return Napi::Value();
   p->StopWatch();
   return Napi::Number::New(info.Env(), 0);
+}
+
+// Tells a /proc/<pid> directory handle from a pidfd.
+constexpr napi_type_tag kProcDirTag = {0x3c6e2b9a71d04f52ULL, 0xa84f19e0c27b5d33ULL};
+
+// Owns one fd of a /proc/<pid> directory: the identity of a process where
+// pidfds are refused. The directory's inode holds the kernel's struct pid,
+// not the number: once that process is reaped, every lookup through the fd
+// (openat "stat") fails with ENOENT/ESRCH, even after the number went to a
+// new process. Linux has kept this since long before pidfds (proc_pid_lookup
+// takes the task from the inode's pid).
+class ProcDir final : public LoopResource {
+ public:
+  ProcDir(LoopResources* resources, int fd) : resources_(resources), fd_(fd) { resources_->Track(this); }
+  ~ProcDir() override {
+    Shutdown();
+    resources_->Untrack(this);
+  }
+  ProcDir(const ProcDir&) = delete;
+  ProcDir& operator=(const ProcDir&) = delete;
+  void Shutdown() override { CloseFd(); }
+  int fd() const { return fd_; }
+  // Forgotten before close(2), as Pidfd::CloseFd: never closed twice.
+  int CloseFd() {
+    if (fd_ < 0) return -EBADF;
+    int fd = fd_;
+    fd_ = -1;
+    return close(fd) == 0 ? 0 : -errno;
+  }
+
+ private:
+  LoopResources* resources_;
+  int fd_;
+};
+
+ProcDir* ArgProcDir(const Napi::CallbackInfo& info, size_t i) { return ArgTagged<ProcDir>(info, i, &kProcDirTag, "a /proc directory handle"); }
+
+// procDirOpen(pid) -> External | -errno: open("/proc/<pid>", O_DIRECTORY).
+// pid <= 0 is -EINVAL without the call.
+Napi::Value ProcDirOpen(const Napi::CallbackInfo& info) {
+  int32_t pid;
+  if (!ArgInt32(info, 0, &pid)) return Napi::Value();
+  if (pid <= 0) return Napi::Number::New(info.Env(), -EINVAL);
+  char path[32];
+  snprintf(path, sizeof path, "/proc/%d", pid);
+  int fd = static_cast<int>(RetryEintr([&] { return static_cast<long>(open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)); }));
+  if (fd < 0) return Napi::Number::New(info.Env(), -errno);
+  auto* dir = new ProcDir(Resources(info), fd);
+  Napi::External<ProcDir> ext = Napi::External<ProcDir>::New(info.Env(), dir, [](Napi::Env, ProcDir* d) { delete d; });
+  napi_type_tag_object(info.Env(), ext, &kProcDirTag);
+  return ext;
+}
+
+// procDirStat(dir) -> [stateCharCode, startTime, ppid] | -errno: the stat of
+// the process the directory was opened on, read through it. -ENOENT or
+// -ESRCH once that process has been reaped (whoever has its pid now).
+Napi::Value ProcDirStat(const Napi::CallbackInfo& info) {
+  ProcDir* d = ArgProcDir(info, 0);
+  if (d == nullptr) return Napi::Value();
+  Napi::Env env = info.Env();
+  if (d->fd() < 0) return Napi::Number::New(env, -EBADF);
+  int fd = static_cast<int>(RetryEintr([&] { return static_cast<long>(openat(d->fd(), "stat", O_RDONLY | O_CLOEXEC)); }));
+  if (fd < 0) return Napi::Number::New(env, -errno);
+  char buf[4096];
+  ssize_t len = RetryEintr([&] { return static_cast<long>(pread(fd, buf, sizeof buf - 1, 0)); });
+  int err = len < 0 ? errno : 0;
+  close(fd);
+  if (len < 0) return Napi::Number::New(env, -err);
+  if (len == 0) return Napi::Number::New(env, -ESRCH);
+  StatRecord rec;
+  if (!ParseStat(buf, static_cast<size_t>(len), &rec)) return Napi::Number::New(env, -EIO);
+  Napi::Array out = Napi::Array::New(env, 3);
+  out.Set(0u, Napi::Number::New(env, rec.field[kState]));
+  out.Set(1u, Napi::Number::New(env, rec.field[kStartTime]));
+  out.Set(2u, Napi::Number::New(env, rec.field[kPpid]));
+  return out;
+}
+
+// procDirClose(dir) -> 0 | -errno (EBADF when already closed).
+Napi::Value ProcDirClose(const Napi::CallbackInfo& info) {
+  ProcDir* d = ArgProcDir(info, 0);
+  if (d == nullptr) return Napi::Value();
+  return Napi::Number::New(info.Env(), d->CloseFd());
 }
 
 // pidfdClose(pidfd) -> 0 | -errno (EBADF when already closed). Stops a
@@ -281,6 +430,11 @@ void InitPidfd(Napi::Env env, Napi::Object exports) {
   fn("pidfdWatch", PidfdWatch);
   fn("pidfdUnwatch", PidfdUnwatch);
   fn("pidfdClose", PidfdClose);
+  fn("waitidPid", WaitidPid);
+  fn("pidfdInfoExitProbe", PidfdInfoExitProbe);
+  fn("procDirOpen", ProcDirOpen);
+  fn("procDirStat", ProcDirStat);
+  fn("procDirClose", ProcDirClose);
 }
 
 }  // namespace sigkit

@@ -13,6 +13,9 @@ export type { ProcessInfo, ProcessSummary, ProcessTree, ProcessState, SignalMask
 export { onSignal, signalEvents, waitForSignal, signalStats, getDisposition } from './sigaction.js';
 export type { SignalEvent, SignalCode, OnSignalOptions, SignalEventsOptions, WaitForSignalOptions, SignalStats, Disposition } from './sigaction.js';
 export { openProcess, ProcessHandle } from './pidfd.js';
+export type { ProcessHandleKind } from './pidfd.js';
+export { capabilities } from './capabilities.js';
+export type { Capabilities } from './capabilities.js';
 export { waitForExit, exitOf, waitpid, reapChildren, setChildSubreaper, isChildSubreaper, startReaper, Reaper } from './wait.js';
 export type { ExitInfo, WaitpidOptions, ReapOptions, ReaperOptions } from './wait.js';
 export type { WaitOptions } from './waiting.js';

@@ -11,6 +11,11 @@ export interface NativePidfd {
   readonly __brand: 'sigkit.pidfd';
 }
 
+/** An open /proc/<pid> directory: a process's identity without pidfds. */
+export interface NativeProcDir {
+  readonly __brand: 'sigkit.procdir';
+}
+
 /** A SIGCHLD watcher on this env's loop. */
 export interface NativeSigchldWatch {
   readonly __brand: 'sigkit.sigchld';
@@ -125,6 +130,16 @@ export interface NativeBinding {
   pidfdUnwatch(pidfd: NativePidfd): number;
   /** close(2) -> 0 | -errno (EBADF when already closed) */
   pidfdClose(pidfd: NativePidfd): number;
+  /** open("/proc/<pid>", O_DIRECTORY): the identity of a process where pidfds are refused -> dir | -errno */
+  procDirOpen(pid: number): NativeProcDir | number;
+  /** [state char code, startTime, ppid] of the process the dir was opened on | -errno (ENOENT/ESRCH once it is reaped) */
+  procDirStat(dir: NativeProcDir): [number, number, number] | number;
+  /** close(2) -> 0 | -errno (EBADF when already closed) */
+  procDirClose(dir: NativeProcDir): number;
+  /** waitid(P_PID, pid, WEXITED | WNOHANG | WNOWAIT) -> exit | 0 (running) | -errno; never reaps (the fallback for P_PIDFD) */
+  waitidPid(pid: number): NativeExit | number;
+  /** A throwaway child, reaped by pid after a pidfd was opened on it: does PIDFD_INFO_EXIT report its exit? 1 | 0 | -errno */
+  pidfdInfoExitProbe(): number;
   /** starttime (field 22) of /proc/<pid>/stat in clock ticks | -errno (proc.cc, the one stat parser) */
   procStartTime(pid: number): number;
 

@@ -20,7 +20,7 @@ import { constants as osConstants } from 'node:os';
 import { SyscallError, invalidArgType, invalidArgValue, outOfRange, type CodedError } from './errors.js';
 import { native, type NativePidfd, type NativeSigchldWatch } from './native.js';
 import { toExitInfo, type ExitInfo } from './exit-info.js';
-import { openPidfd, pidfdExited } from './pidfd.js';
+import { openPidfd, pidfdExited, pidfdRefused, waitForExitByPid } from './pidfd.js';
 import { pidsWithParent } from './proc.js';
 import { validatePid } from './validate.js';
 import { abortError, raceEvent, validateWaitOptions, type WaitOptions } from './waiting.js';
@@ -44,6 +44,12 @@ function coded(error: Error, code: string, fields: Record<string, unknown> = {})
  * Resolves `false` when `timeoutMs` passes first (`timeoutMs: 0` checks once).
  * Keeps the event loop alive while it waits, like a timer.
  *
+ * Where pidfds are refused (ENOSYS, EPERM: see `capabilities()`), it follows
+ * SIGCHLD for a child of this process and polls /proc for any other (1 ms,
+ * doubling to 50 ms: a non-child's exit is seen up to 50 ms late); a pid
+ * that comes to name another process counts as exited. Errors then name
+ * `syscall: 'open'`.
+ *
  * @throws TypeError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE; RangeError ERR_OUT_OF_RANGE (the promise rejects)
  * @throws AbortError ABORT_ERR when `signal` aborts
  * @throws SyscallError EINVAL/ENOENT (a thread id, not a process), EMFILE
@@ -58,7 +64,13 @@ export function waitForExit(pid: number, options?: WaitOptions): Promise<boolean
     p = validatePid(pid);
     const opts = validateWaitOptions(options);
     if (opts.signal?.aborted) return Promise.reject(abortError(opts.signal));
-    pidfd = openPidfd(p);
+    try {
+      pidfd = openPidfd(p);
+    } catch (error) {
+      // No pidfds here (ENOSYS, EPERM): SIGCHLD for a child, a /proc poll for others.
+      if (pidfdRefused(error)) return waitForExitByPid(p, opts);
+      throw error;
+    }
     if (pidfd === null) return Promise.resolve(true);
     const fd = pidfd;
     let done = false;

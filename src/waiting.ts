@@ -2,6 +2,8 @@
  * What every waiting call shares: its `{ timeoutMs, signal }` options, the
  * errors it rejects with, and one primitive that races an event source
  * against a deadline and an AbortSignal and always disarms what it armed.
+ * Deadlines are on the monotonic clock (`performance.now()`): a step of the
+ * wall clock (NTP, a VM resumed, `date -s`) neither delays nor hastens them.
  * Pure: never loads the native addon.
  */
 import { invalidArgType, outOfRange, type CodedError } from './errors.js';
@@ -82,6 +84,9 @@ export function timeoutError(what: string, timeoutMs: number): Error & CodedErro
  * comes first. `arm(fire, fail)` starts the source and returns its disarm
  * function, which runs exactly once however the wait ends.
  * Resolves `'event'` or `'timeout'`; rejects with `fail`'s error or an AbortError.
+ * The abort is noticed at once: its listener settles the wait synchronously,
+ * wherever `abort()` is called from (an event callback included). The
+ * deadline is monotonic (see the module comment).
  * @throws AbortError (as a rejection), whatever `arm` throws or passes to `fail` (as a rejection)
  * @example
  * const how = await raceEvent((fire) => { emitter.once('done', fire); return () => emitter.off('done', fire); }, opts);
@@ -109,9 +114,9 @@ export function raceEvent(
     }
     signal?.addEventListener('abort', onAbort, { once: true });
     if (timeoutMs !== Infinity) {
-      const deadline = Date.now() + timeoutMs;
+      const deadline = performance.now() + timeoutMs;
       const tick = (): void => {
-        const left = deadline - Date.now();
+        const left = deadline - performance.now();
         if (left <= 0) finish(() => resolve('timeout'));
         else timer = setTimeout(tick, Math.min(left, TIMER_MAX));
       };

@@ -22,8 +22,9 @@ import { watch } from './commands/watch.js';
 import { port } from './commands/port.js';
 import { top } from './commands/top.js';
 import { checkShutdownCommand } from './commands/check-shutdown.js';
+import { doctor } from './commands/doctor.js';
 
-export const COMMANDS: readonly Command[] = [list, send, term, ps, status, find, pkill, zombies, wait, trap, init, checkShutdownCommand, explain, watch, port, top, demo];
+export const COMMANDS: readonly Command[] = [list, send, term, ps, status, find, pkill, zombies, wait, trap, init, checkShutdownCommand, explain, watch, port, top, doctor, demo];
 
 function help(io: Io): void {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -36,7 +36,7 @@ export default function setup(): void {
     }
   }
   mkdirSync(FIXTURE_BIN, { recursive: true });
-  for (const name of ['sigreceiver', 'zombie-parent', 'named', 'sigsender', 'safety-recorder']) {
+  for (const name of ['sigreceiver', 'zombie-parent', 'named', 'sigsender', 'safety-recorder', 'seccomp-launcher']) {
     const src = path.join(FIXTURE_SRC, `${name}.c`);
     const out = path.join(FIXTURE_BIN, name);
     if (mtime(out) < mtime(src)) execFileSync('cc', ['-O1', '-Wall', '-Wextra', '-Werror', '-o', out, src], { stdio: 'inherit' });

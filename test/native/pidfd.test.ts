@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ProcessHandle, SyscallError, openProcess } from '../../src/index.js';
+import { ProcessHandle, SyscallError, capabilities, openProcess } from '../../src/index.js';
+import { CLOSED_SEND_SYSCALL, FALLBACK, KIND, NO_PIDFD, OPEN_SYSCALL, POLL_SYSCALL, SEND_SYSCALL } from '../helpers/fallback-mode.js';
 import { LIB, runFixture } from '../helpers/fixture.js';
 import { exited, makeZombies, parseReceived, procStateOf, start, startReceiver, stopAll, waitUntil } from '../helpers/procs.js';
 import { errorOf, rejectionOf } from '../helpers/errors.js';
@@ -35,10 +36,15 @@ async function running(cmd = 'sleep', args = ['30']): Promise<number> {
 }
 
 describe('openProcess', () => {
+  it('runs on the kernel it was told (pidfds, or the seccomp launcher\'s refusal)', () => {
+    expect(capabilities()).toMatchObject({ pidfd: !NO_PIDFD, pidfdSendSignal: FALLBACK === undefined, waitidPidfd: FALLBACK === undefined });
+  });
+
   it('names the process: pid and the starttime /proc reports', async () => {
     const pid = await running();
     const h = openProcess(pid);
     expect(h).toBeInstanceOf(ProcessHandle);
+    expect(h.kind).toBe(KIND);
     expect(h.pid).toBe(pid);
     expect(h.startTime).toBe(startTimeOf(pid));
     expect(h.isAlive()).toBe(true);
@@ -61,14 +67,14 @@ describe('openProcess', () => {
     const child = start('true');
     const pid = child.pid!;
     await exited(child);
-    expect(errorOf(() => openProcess(pid))).toMatchObject({ name: 'SyscallError', code: 'ESRCH', errno: -3, syscall: 'pidfd_open', pid });
+    expect(errorOf(() => openProcess(pid))).toMatchObject({ name: 'SyscallError', code: 'ESRCH', errno: -3, syscall: OPEN_SYSCALL, pid });
   });
 
   it('a thread id that is not a process is ESRCH, "no such process" (issue 11)', () => {
     const tid = Number(readdirSync('/proc/self/task').find((t) => Number(t) !== process.pid));
     const e = errorOf(() => openProcess(tid));
     expect(e).toBeInstanceOf(SyscallError);
-    expect(e).toMatchObject({ code: 'ESRCH', syscall: 'pidfd_open', pid: tid });
+    expect(e).toMatchObject({ code: 'ESRCH', syscall: OPEN_SYSCALL, pid: tid });
   });
 
   it.each([
@@ -89,7 +95,7 @@ describe('openProcess', () => {
 });
 
 describe('ProcessHandle.kill', () => {
-  it('delivers through the pidfd with SI_USER and our pid', async () => {
+  it('delivers through the pidfd (kill(2) where refused) with SI_USER and our pid', async () => {
     const r = await startReceiver(['1']);
     const h = openProcess(r.pid);
     h.kill('SIGUSR1');
@@ -106,10 +112,10 @@ describe('ProcessHandle.kill', () => {
       name: 'SyscallError',
       code: 'ESRCH',
       errno: -3,
-      syscall: 'pidfd_send_signal',
+      syscall: SEND_SYSCALL,
       pid: child.pid,
       signal: 'SIGTERM',
-      message: 'pidfd_send_signal ESRCH',
+      message: `${SEND_SYSCALL} ESRCH`,
     });
     h.close();
   });
@@ -119,7 +125,9 @@ describe('ProcessHandle.kill', () => {
     const r = await runFixture<Record<string, unknown>>('pid-reuse.cjs', [], { prefix: ['unshare', '--pid', '--fork', '--mount-proc'] });
     expect(r).toMatchObject({ nsPid: 1, reused: true, aExit: { code: null, signal: 'SIGKILL' } });
     // The stale handle refuses, though the number now names a live process.
-    expect(r.staleKill).toEqual({ code: 'ESRCH', errno: -3, syscall: 'pidfd_send_signal', pid: r.pid, signal: 'SIGKILL' });
+    // Without a pidfd the handle tells them apart by start time (re-read before the kill).
+    expect(r.staleKill).toEqual({ code: 'ESRCH', errno: -3, syscall: SEND_SYSCALL, pid: r.pid, signal: 'SIGKILL' });
+    if (NO_PIDFD) expect(r.newStartTime).not.toBe(r.staleStartTime);
     expect(r.numberReachesNew).toBe(true);
     expect(r.staleIsAlive).toBe(false);
     expect(r.staleExitedResolved).toBe(true);
@@ -210,9 +218,9 @@ describe('ProcessHandle.close', () => {
     h.close();
     h.close();
     expect(h.closed).toBe(true);
-    expect(await rejectionOf(pending)).toMatchObject({ name: 'SyscallError', code: 'EBADF', errno: -9, syscall: 'poll', pid });
-    expect(errorOf(() => h.kill())).toMatchObject({ code: 'EBADF', syscall: 'pidfd_send_signal', pid });
-    expect(errorOf(() => h.isAlive())).toMatchObject({ code: 'EBADF', syscall: 'poll' });
+    expect(await rejectionOf(pending)).toMatchObject({ name: 'SyscallError', code: 'EBADF', errno: -9, syscall: POLL_SYSCALL, pid });
+    expect(errorOf(() => h.kill())).toMatchObject({ code: 'EBADF', syscall: CLOSED_SEND_SYSCALL, pid });
+    expect(errorOf(() => h.isAlive())).toMatchObject({ code: 'EBADF', syscall: POLL_SYSCALL });
     expect(await rejectionOf(h.exited())).toMatchObject({ code: 'EBADF' });
   });
 
@@ -234,12 +242,13 @@ describe('ProcessHandle.close', () => {
     expect(r.waitEnds).toEqual(['ABORT_ERR', 'EBADF', 'ERR_SIGKIT_TIMEOUT', 'false']);
     expect(r.afterWaits).toEqual(baseline);
     // The dropped handles really held 1,000 pidfds, and GC gave them all back.
-    expect(r.whileHeld).toEqual({ all: baseline.all + 1000, pidfds: 1000 });
+    // Without pidfds a handle holds its process's /proc directory instead: one fd, no pidfd.
+    expect(r.whileHeld).toEqual(NO_PIDFD ? { all: baseline.all + 1000, pidfds: 0 } : { all: baseline.all + 1000, pidfds: 1000 });
     expect(r.afterGc).toMatchObject({ all: baseline.all, pidfds: 0 });
     expect(r.afterGc!.timedOut).toBeUndefined();
     expect(r.workerBaseline!.pidfds).toBe(0);
     for (const w of [r.workerTerminated!, r.workerExited!]) {
-      expect((w.during as unknown as Fds).pidfds).toBe(51); // 50 handles + 1 waitForExit
+      expect((w.during as unknown as Fds).pidfds).toBe(NO_PIDFD ? 0 : 51); // 50 handles + 1 waitForExit
       expect(w.after).toEqual(r.workerBaseline);
     }
     expect(r.workerExited!.code).toBe(0);

@@ -29,6 +29,7 @@ import { LIB } from '../helpers/fixture.js';
 import { FIXTURE_BIN, ROOT, ZOMBIE_PARENT } from '../helpers/paths.js';
 
 const RECORDER = path.join(FIXTURE_BIN, 'safety-recorder');
+const SECCOMP = path.join(FIXTURE_BIN, 'seccomp-launcher');
 const DRIVER = path.join(ROOT, 'test', 'safety', 'driver.cjs');
 const dir = mkdtempSync(path.join(tmpdir(), 'sigkit-safety-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,12 +46,15 @@ interface Report {
   error?: string;
 }
 
-function runSuite(): Promise<{ report: Report; stderr: string; code: number | null }> {
+/** `seccomp`: run the driver with pidfd_open refused (ENOSYS), so every handle is pid+starttime. */
+function runSuite(name: string, seccomp?: 'enosys'): Promise<{ report: Report; stderr: string; code: number | null }> {
+  const log = path.join(dir, `${name}.log`);
+  const driver = [...(seccomp ? [SECCOMP, seccomp, '--'] : []), process.execPath, DRIVER, LIB, CLI, RECORDER, ZOMBIE_PARENT, log];
   const argv = [
     'unshare', '--pid', '--fork', '--mount-proc', '--kill-child',
-    RECORDER, path.join(dir, 'signals.log'), 'init', '--init', '--',
-    RECORDER, path.join(dir, 'signals.log'), 'ancestor', '--session', '--',
-    process.execPath, DRIVER, LIB, CLI, RECORDER, ZOMBIE_PARENT, dir,
+    RECORDER, log, 'init', '--init', '--',
+    RECORDER, log, 'ancestor', '--session', '--',
+    ...driver,
   ];
   return new Promise((resolve, reject) => {
     // detached: a new session, so nothing in the namespace shares ours.
@@ -72,8 +76,11 @@ function runSuite(): Promise<{ report: Report; stderr: string; code: number | nu
 }
 
 describe('adversarial safety suite, in a fresh PID namespace', () => {
-  it('every dangerous input to every signalling export and command is refused or harmless; no bystander receives anything', { timeout: 180_000 }, async () => {
-    const { report, stderr } = await runSuite();
+  it.each([
+    ['with pidfds', 'pidfd', undefined],
+    ['with pidfd_open refused (seccomp ENOSYS: every handle is pid+starttime)', 'nopidfd', 'enosys'],
+  ] as const)('every dangerous input to every signalling export and command is refused or harmless; no bystander receives anything (%s)', { timeout: 180_000 }, async (_label, name, seccomp) => {
+    const { report, stderr } = await runSuite(name, seccomp);
     expect(report.error, stderr).toBeUndefined();
     expect(report.failures).toEqual([]);
     expect(report.unclassified).toEqual([]);
@@ -83,7 +90,7 @@ describe('adversarial safety suite, in a fresh PID namespace', () => {
     const byPid = new Map(Object.entries(report.recorders).map(([name, r]) => [name, r]));
     const received: string[] = [];
     let sentinels = 0;
-    for (const line of readFileSync(path.join(dir, 'signals.log'), 'utf8').split('\n')) {
+    for (const line of readFileSync(path.join(dir, `${name}.log`), 'utf8').split('\n')) {
       const m = /^(\S+) sig (\d+) (-?\d+) (\d+) (-?\d+)$/.exec(line);
       if (!m) continue;
       const [, , signo, code, pid, value] = m;
@@ -105,6 +112,6 @@ describe('adversarial safety suite, in a fresh PID namespace', () => {
     expect(report.recorders['other-session']!.sid).not.toBe(report.recorders.ancestor!.sid);
     expect(report.recorders['other-group']!.pgid).not.toBe(report.recorders['own-group']!.pgid);
     expect(report.entryPoints).toBeGreaterThanOrEqual(13);
-    console.log(`safety suite: ${report.entryPoints} entry points, ${report.inputs} inputs, ${received.length} bystander signals; ${JSON.stringify(report.cases)}`);
+    console.log(`safety suite (${name}): ${report.entryPoints} entry points, ${report.inputs} inputs, ${received.length} bystander signals; ${JSON.stringify(report.cases)}`);
   });
 });

@@ -8,7 +8,7 @@
 // dangerous input, checks each refusal, and finally asks each recorder for a
 // sentinel so that the test can read what every bystander received.
 //
-// Usage: node driver.cjs LIB CLI RECORDER ZOMBIE_PARENT LOGDIR
+// Usage: node driver.cjs LIB CLI RECORDER ZOMBIE_PARENT LOG (the recorders' shared log file)
 // Prints one JSON line: { entryPoints, inputs, cases, failures, unclassified, recorders }.
 'use strict';
 const { spawn, execFileSync } = require('node:child_process');
@@ -16,7 +16,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 
-const [lib, cli, recorderBin, zombieParentBin, logDir] = process.argv.slice(2);
+const [lib, cli, recorderBin, zombieParentBin, log] = process.argv.slice(2);
 const sk = require(lib);
 const cliCommands = require(path.join(path.dirname(cli), 'main.js')).COMMANDS.map((c) => c.name);
 
@@ -26,7 +26,6 @@ const watchdog = setTimeout(() => {
   process.exit(1);
 }, 100_000);
 
-const log = path.join(logDir, 'signals.log');
 const failures = [];
 const cases = new Map(); // entry point -> number of inputs tried
 let inputs = 0;
@@ -311,7 +310,7 @@ async function main() {
     'readProcess', 'listProcesses', 'children', 'descendants', 'processTree', 'isZombie', 'findZombies', 'findProcesses',
     'onSignal', 'signalEvents', 'waitForSignal', 'signalStats', 'getDisposition', 'ProcessHandle', 'waitForExit', 'exitOf',
     'waitpid', 'reapChildren', 'setChildSubreaper', 'isChildSubreaper', 'startReaper', 'Reaper', 'SignalWatch',
-    'findByPort', 'listSockets', 'waitForListen', 'processUsage', 'treeUsage',
+    'findByPort', 'listSockets', 'waitForListen', 'processUsage', 'treeUsage', 'capabilities',
   ]);
   const unclassified = Object.keys(sk).filter((k) => !SIGNALLING.includes(k) && !NON_SIGNALLING.has(k) && !OWN_ONLY.includes(k));
   for (const k of SIGNALLING) if (!cases.has(k)) failures.push(`export ${k} was not exercised`);
@@ -321,7 +320,7 @@ async function main() {
   // init and demo signal only the child they start; top is interactive: its
   // signal menu refuses protected targets (test/native/cli-top.test.ts, in tmux).
   const CLI_OWN_CHILD_ONLY = ['init', 'demo', 'top', 'check-shutdown'];
-  const CLI_NON_SIGNALLING = ['list', 'ps', 'status', 'find', 'zombies', 'wait', 'trap'];
+  const CLI_NON_SIGNALLING = ['list', 'ps', 'status', 'find', 'zombies', 'wait', 'trap', 'doctor'];
   for (const c of cliCommands) {
     if (CLI_SIGNALLING.includes(c)) {
       if (!cases.has(`cli ${c}`)) failures.push(`command ${c} was not exercised`);
