@@ -18,21 +18,16 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { catalogue } from './catalogue.js';
 import { SyscallError, invalidArgType, invalidArgValue, isSyscallError, type CodedError } from './errors.js';
 import { native } from './native.js';
-import { checkOptions } from './options.js';
 import { openProcess } from './pidfd.js';
-import { runPreStop, validatePreStop } from './prestop.js';
+import { runPreStop } from './prestop.js';
 import { protectedError, protectedProcesses } from './protected.js';
-import type { SignalLike } from './signals.js';
-import { TERMINATE_OPTION_KEYS, type MemberResult, type SentStep, type TerminateManyResult, type TerminateOptions } from './terminate.js';
-import { validateSendSignal } from './validate.js';
-import { abortError, validateWaitOptions } from './waiting.js';
+import { parseTerminateOptions, type MemberResult, type SentStep, type TerminateManyResult, type TerminateOptions } from './terminate.js';
+import { abortError } from './waiting.js';
 
 const SIGKILL = 9;
 const SIGCONT = 18;
-const SIGSTOP = 19;
 
 /** The errno of a failed fs call, as a negative number (Node's `err.errno`). */
 function errnoOf(e: unknown): number {
@@ -306,33 +301,6 @@ export interface CgroupTerminateResult extends TerminateManyResult {
   removed?: boolean;
 }
 
-const CGROUP_KEYS = [...TERMINATE_OPTION_KEYS, 'remove'];
-
-interface Step {
-  sig: number;
-  name: string;
-  waitMs: number;
-}
-
-/** The ladder from `steps`/`graceMs`, checked as the other terminate functions do. */
-function parseSteps(o: TerminateOptions, opts: unknown): Step[] {
-  let raw: ReadonlyArray<{ signal: SignalLike; waitMs: number }> = [{ signal: 'SIGTERM', waitMs: 5000 }, { signal: 'SIGKILL', waitMs: 2000 }];
-  if (o.steps !== undefined && o.graceMs !== undefined) throw invalidArgValue('options', opts, 'takes steps or graceMs, not both');
-  if (o.graceMs !== undefined) raw = [{ signal: 'SIGTERM', waitMs: validateWaitOptions({ timeoutMs: o.graceMs }, 'options.graceMs').timeoutMs }, { signal: 'SIGKILL', waitMs: 2000 }];
-  if (o.steps !== undefined) {
-    if (!Array.isArray(o.steps)) throw invalidArgType('options.steps', 'an array', o.steps);
-    if (o.steps.length === 0) throw invalidArgValue('options.steps', o.steps, 'must have at least one step');
-    raw = o.steps;
-  }
-  return raw.map((s, i) => {
-    if (s === null || typeof s !== 'object') throw invalidArgType(`options.steps[${i}]`, 'of type object', s);
-    const sig = validateSendSignal(s.signal, `options.steps[${i}].signal`);
-    if (sig <= 0 || sig === SIGSTOP) throw invalidArgValue(`options.steps[${i}].signal`, s.signal, 'must be a signal that can end a process (not 0 or SIGSTOP)');
-    if (typeof s.waitMs !== 'number' || !Number.isFinite(s.waitMs)) throw invalidArgValue(`options.steps[${i}].waitMs`, s.waitMs, 'must be a finite number of ms >= 0');
-    const waitMs = validateWaitOptions({ timeoutMs: s.waitMs }, `options.steps[${i}]`).timeoutMs;
-    return { sig, name: catalogue.name(sig), waitMs };
-  });
-}
 
 /** Resolves true once cgroup.events says `populated 0`, false at the deadline; rejects on abort. */
 function emptied(dir: string, ms: number, signal: AbortSignal | undefined, tick: () => void): Promise<boolean> {
@@ -393,13 +361,10 @@ function emptied(dir: string, ms: number, signal: AbortSignal | undefined, tick:
  */
 export async function terminateCgroup(cgroupPath: string, opts?: TerminateCgroupOptions): Promise<CgroupTerminateResult> {
   const t0 = performance.now();
-  const o = checkOptions<TerminateCgroupOptions>(opts, 'options', CGROUP_KEYS);
+  // One parser for every terminate function: the ladder, preStop, callbacks, unknown keys.
+  const { steps, signal, preStop, preStopTimeoutMs, onStep, onExit } = parseTerminateOptions(opts, ['remove']);
+  const o = { ...(opts ?? {}), onStep, onExit } as TerminateCgroupOptions;
   const dir = validateCgroupPath(cgroupPath);
-  const steps = parseSteps(o, opts);
-  const { signal } = validateWaitOptions({ signal: o.signal });
-  const { preStop, preStopTimeoutMs } = validatePreStop(o);
-  if (o.onStep !== undefined && typeof o.onStep !== 'function') throw invalidArgType('options.onStep', 'a function', o.onStep);
-  if (o.onExit !== undefined && typeof o.onExit !== 'function') throw invalidArgType('options.onExit', 'a function', o.onExit);
   if (o.remove !== undefined && typeof o.remove !== 'boolean') throw invalidArgType('options.remove', 'of type boolean', o.remove);
   if (signal?.aborted) throw abortError(signal);
   const result: CgroupTerminateResult = { id: 0, path: dir, exited: false, forced: false, steps: [], exitedAfterMs: null, members: [] };

@@ -138,7 +138,8 @@ export interface TerminateManyResult {
 /** The option keys every terminate function knows. */
 export const TERMINATE_OPTION_KEYS: readonly string[] = ['steps', 'graceMs', 'signal', 'onStep', 'onExit', 'preStop', 'preStopTimeoutMs'];
 
-interface Step {
+/** A step after validation: the signal's number and canonical name. */
+export interface Step {
   sig: number;
   name: string;
   waitMs: number;
@@ -149,7 +150,8 @@ const DEFAULT_STEPS: readonly TerminateStep[] = Object.freeze([
   { signal: 'SIGKILL', waitMs: 2000 },
 ]);
 
-interface ValidOptions {
+/** The options of a terminate function after validation (see {@link parseTerminateOptions}). */
+export interface ValidOptions {
   steps: Step[];
   signal: AbortSignal | undefined;
   onStep: TerminateOptions['onStep'];
@@ -169,6 +171,19 @@ interface ValidOptions {
  */
 export function checkTerminateOptions(opts: unknown): void {
   validateOptions(opts);
+}
+
+/**
+ * The one parser of terminate options, for every terminate function
+ * (terminateCgroup, terminatePort included): unknown keys refused, the
+ * ladder checked, preStop validated. `extraKeys` are the caller's own.
+ * @throws TypeError/RangeError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_OUT_OF_RANGE
+ * @example
+ * const { steps, signal } = parseTerminateOptions(opts, ['remove']);
+ * @internal
+ */
+export function parseTerminateOptions(opts: unknown, extraKeys: readonly string[] = []): ValidOptions {
+  return validateOptions(opts, extraKeys);
 }
 
 function validateOptions(opts: unknown, extraKeys: readonly string[] = []): ValidOptions {
