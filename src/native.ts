@@ -92,6 +92,8 @@ export interface NativeBinding {
   sigactionQuery(sig: number): number;
   /** Threads holding a slot, process-wide. */
   sigactionSlotsInUse(): number;
+  /** The kernel's action for sig: [handler address (hex), sa_flags, first 64 mask bits (hex)] | -errno. */
+  sigactionRaw(sig: number): [string, number, string] | number;
 
   // pidfd.cc
   /** pidfd_open(2) -> pidfd | -errno */
