@@ -106,8 +106,8 @@ export interface NativeBinding {
   pidfdWaitid(pidfd: NativePidfd, noWait: boolean): NativeExit | number;
   /** ioctl(PIDFD_GET_INFO) -> info | -errno */
   pidfdGetInfo(pidfd: NativePidfd): NativePidfdInfo | number;
-  /** Polls on this env's loop; calls back once with the events or -errno -> 0 | -errno */
-  pidfdWatch(pidfd: NativePidfd, callback: (events: number) => void): number;
+  /** Polls on this env's loop (ref'd unless `ref` is false); calls back once with the events or -errno -> 0 | -errno */
+  pidfdWatch(pidfd: NativePidfd, callback: (events: number) => void, ref?: boolean): number;
   /** Stops a pending watch without calling back -> 0 */
   pidfdUnwatch(pidfd: NativePidfd): number;
   /** close(2) -> 0 | -errno (EBADF when already closed) */
