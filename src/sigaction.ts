@@ -271,6 +271,22 @@ function unsubscribe(n: number, sub: Subscriber): void {
   if (r < 0) throw new SyscallError('sigaction', r, { signal: nameOf(n) });
 }
 
+// Unsubscribing from an abort listener, a timer or a signal listener: an
+// error there would be thrown into the event loop (an uncaught exception in
+// the host), so it becomes a process warning instead. Not expected: the
+// native side only fails if sigaction(2) itself does.
+function unsubscribeInBackground(n: number, sub: Subscriber): void {
+  try {
+    unsubscribe(n, sub);
+  } catch (error) {
+    try {
+      process.emitWarning(error as Error);
+    } catch {
+      // a 'warning' listener threw: nothing left to tell
+    }
+  }
+}
+
 function validateListener(listener: unknown): Listener {
   if (typeof listener !== 'function') throw invalidArgType('listener', 'of type function', listener);
   return listener as Listener;
@@ -311,11 +327,12 @@ export function onSignal(signal: SignalLike, listener: (event: SignalEvent) => v
   if (o.signal?.aborted) return () => {};
   const sub = subscribe(n, fn, o.ref);
   const abortSignal = o.signal;
+  const onAbort = (): void => unsubscribeInBackground(n, sub);
   const off = (): void => {
-    abortSignal?.removeEventListener('abort', off);
+    abortSignal?.removeEventListener('abort', onAbort);
     unsubscribe(n, sub);
   };
-  abortSignal?.addEventListener('abort', off, { once: true });
+  abortSignal?.addEventListener('abort', onAbort, { once: true });
   return off;
 }
 
@@ -360,7 +377,8 @@ export function signalEvents(signal: SignalLike, opts?: SignalEventsOptions): As
     queue.length = 0;
     head = 0;
     for (const resolve of waiters.splice(0)) resolve({ value: undefined, done: true });
-    if (sub !== undefined) unsubscribe(n, sub);
+    // Called from return(), an abort listener or a signal listener: never throws.
+    if (sub !== undefined) unsubscribeInBackground(n, sub);
   };
 
   if (abortSignal?.aborted) {
@@ -438,7 +456,7 @@ export function waitForSignal(signal: SignalLike, opts?: WaitForSignalOptions): 
   const finish = (): void => {
     if (timer !== undefined) clearTimeout(timer);
     abortSignal?.removeEventListener('abort', onAbort);
-    unsubscribe(n, sub);
+    unsubscribeInBackground(n, sub); // from a listener, a timer or an abort: never throws
   };
   const onAbort = (): void => {
     finish();

@@ -14,7 +14,7 @@ const fake = vi.hoisted(() => ({
   calls: [] as string[],
   dispatch: undefined as ((count: number) => void) | undefined,
   buffer: undefined as Int32Array | undefined,
-  results: { init: 0, subscribe: 0, query: 0, stats: [0, 0] as [number, number] | number },
+  results: { init: 0, subscribe: 0, unsubscribe: 0, query: 0, stats: [0, 0] as [number, number] | number },
 }));
 
 vi.mock('../../src/native.js', () => ({
@@ -37,7 +37,7 @@ vi.mock('../../src/native.js', () => ({
       return 0;
     },
     sigactionSubscribe: (sig: number) => (fake.calls.push(`subscribe ${sig}`), fake.results.subscribe),
-    sigactionUnsubscribe: (sig: number) => (fake.calls.push(`unsubscribe ${sig}`), 0),
+    sigactionUnsubscribe: (sig: number) => (fake.calls.push(`unsubscribe ${sig}`), fake.results.unsubscribe),
     sigactionReassert: (sig: number) => (fake.calls.push(`reassert ${sig}`), 0),
     sigactionRef: (on: boolean) => void fake.calls.push(`ref ${on}`),
     sigactionStats: (sig: number) => (fake.calls.push(`stats ${sig}`), fake.results.stats),
@@ -56,7 +56,7 @@ function deliver(...rows: Array<[signo: number, code: number, pid: number, uid: 
 const offs: Array<() => void> = [];
 beforeEach(() => {
   fake.calls.length = 0;
-  Object.assign(fake.results, { init: 0, subscribe: 0, query: 0, stats: [0, 0] });
+  Object.assign(fake.results, { init: 0, subscribe: 0, unsubscribe: 0, query: 0, stats: [0, 0] });
 });
 afterEach(() => {
   for (const off of offs.splice(0)) off();
@@ -398,6 +398,31 @@ describe('bounded queue and aborts', () => {
     await Promise.resolve();
     expect(settled).toBe(true);
     await expect(p).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
+  });
+});
+
+describe('background paths never throw', () => {
+  it('a failing unsubscribe from a timer, an abort or a listener is a warning, not an uncaught exception', async () => {
+    const warnings: Error[] = [];
+    vi.spyOn(process, 'emitWarning').mockImplementation(((w: Error) => void warnings.push(w)) as never);
+    fake.results.unsubscribe = -22;
+    // The timeout fires in a timer callback.
+    await expect(waitForSignal('SIGUSR1', { timeoutMs: 1 })).rejects.toMatchObject({ code: 'ERR_SIGKIT_TIMEOUT' });
+    // The abort listener.
+    const ac = new AbortController();
+    onSignal('SIGHUP', () => {}, { signal: ac.signal });
+    ac.abort();
+    // A signal listener (waitForSignal resolves from inside dispatch).
+    const got = waitForSignal('SIGTERM');
+    deliver([15, 0, 1, 0, 0, 0]);
+    await got;
+    expect(warnings.map((w) => (w as { code?: string }).code)).toEqual(['EINVAL', 'EINVAL', 'EINVAL']);
+    // An explicit off() still throws: the caller is there to catch it.
+    fake.results.unsubscribe = 0;
+    const off = onSignal('SIGWINCH', () => {});
+    fake.results.unsubscribe = -22;
+    expect(errorOf(off)).toMatchObject({ name: 'SyscallError', code: 'EINVAL' });
+    fake.results.unsubscribe = 0;
   });
 });
 
