@@ -21,11 +21,26 @@
             "native/sigaction.cc",
             "native/loop_resources.cc",
             "native/pidfd.cc",
-            "native/wait.cc"
+            "native/ports.cc",
+            "native/wait.cc",
+            "native/ptrace.cc",
+            "native/spawn.cc"
           ],
           "defines": ["SIGKIT_LINUX=1", "_GNU_SOURCE"]
         }, {
           "sources": ["native/unsupported.cc"]
+        }]
+      ]
+    },
+    {
+      "target_name": "sigkit-exec",
+      "type": "executable",
+      "conditions": [
+        ["OS=='linux'", {
+          "sources": ["native/exec_helper.c"],
+          "cflags": ["-Wall", "-Wextra", "-Werror", "-std=gnu11"]
+        }, {
+          "type": "none"
         }]
       ]
     }

@@ -6,8 +6,10 @@ import * as procSuite from './proc.mjs';
 import * as sigactionSuite from './sigaction.mjs';
 import * as waitSuite from './wait.mjs';
 import * as terminateSuite from './terminate.mjs';
+import * as portsSuite from './ports.mjs';
+import * as usageSuite from './usage.mjs';
 
-const suites = [killSuite, procSuite, sigactionSuite, waitSuite, terminateSuite];
+const suites = [killSuite, procSuite, sigactionSuite, waitSuite, terminateSuite, portsSuite, usageSuite];
 const rows = [];
 for (const suite of suites) rows.push(...(await suite.rows()));
 console.log(`Machine: ${machine()}\n`);

@@ -11,6 +11,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sigkit::InitSigaction(env, exports);
   sigkit::InitPidfd(env, exports);
   sigkit::InitWait(env, exports);
+  sigkit::InitPtrace(env, exports);
+  sigkit::InitPorts(env, exports);
+  sigkit::InitSpawn(env, exports);
   return exports;
 }
 

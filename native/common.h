@@ -66,5 +66,8 @@ void InitProc(Napi::Env env, Napi::Object exports);
 void InitSigaction(Napi::Env env, Napi::Object exports);
 void InitPidfd(Napi::Env env, Napi::Object exports);
 void InitWait(Napi::Env env, Napi::Object exports);
+void InitPtrace(Napi::Env env, Napi::Object exports);
+void InitPorts(Napi::Env env, Napi::Object exports);
+void InitSpawn(Napi::Env env, Napi::Object exports);
 
 }  // namespace sigkit

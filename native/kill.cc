@@ -13,17 +13,25 @@
 namespace sigkit {
 namespace {
 
-// kill(pid, sig) -> 0 | -errno. The TypeScript layer guarantees pid > 0.
+// Defense in depth: the TypeScript layer refuses these values first, but no
+// future bug above may reach the kernel's special meanings. kill(0) is "my
+// group", kill(-1) "every process I may signal", kill(-n) group n; and
+// glibc's killpg(1, s) is kill(-1, s). Refused with -EINVAL, no call made.
+constexpr int32_t kNoCall = -EINVAL;
+
+// kill(pid, sig) -> 0 | -errno; -EINVAL without the call for pid <= 0.
 Napi::Value Kill(const Napi::CallbackInfo& info) {
   int32_t pid, sig;
   if (!ArgInt32(info, 0, &pid) || !ArgInt32(info, 1, &sig)) return Napi::Value();
+  if (pid <= 0) return Napi::Number::New(info.Env(), kNoCall);
   return Napi::Number::New(info.Env(), ResultOrErrno(kill(pid, sig)));
 }
 
-// killpg(pgid, sig) -> 0 | -errno. The TypeScript layer guarantees pgid > 1.
+// killpg(pgid, sig) -> 0 | -errno; -EINVAL without the call for pgid <= 1.
 Napi::Value Killpg(const Napi::CallbackInfo& info) {
   int32_t pgid, sig;
   if (!ArgInt32(info, 0, &pgid) || !ArgInt32(info, 1, &sig)) return Napi::Value();
+  if (pgid <= 1) return Napi::Number::New(info.Env(), kNoCall);
   return Napi::Number::New(info.Env(), ResultOrErrno(killpg(pgid, sig)));
 }
 
@@ -35,6 +43,7 @@ Napi::Value Sigqueue(const Napi::CallbackInfo& info) {
   if (!ArgInt32(info, 0, &pid) || !ArgInt32(info, 1, &sig) || !ArgInt32(info, 2, &value)) {
     return Napi::Value();
   }
+  if (pid <= 0) return Napi::Number::New(info.Env(), kNoCall);  // sigqueue(0) is "my group"
   union sigval sv;
   sv.sival_ptr = nullptr;  // zero the whole union before setting the int
   sv.sival_int = value;

@@ -157,10 +157,13 @@ Pidfd* ArgPidfd(const Napi::CallbackInfo& info, size_t i) { return ArgTagged<Pid
 LoopResources* Resources(const Napi::CallbackInfo& info) { return static_cast<LoopResources*>(info.Data()); }
 
 // pidfdOpen(pid) -> External | -errno. pidfd_open(pid, 0): the pidfd is
-// close-on-exec; libuv makes it non-blocking when it polls it.
+// close-on-exec; libuv makes it non-blocking when it polls it. pid <= 0 is
+// refused with -EINVAL without the call (defense in depth: the TypeScript
+// layer refuses it first).
 Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
   int32_t pid;
   if (!ArgInt32(info, 0, &pid)) return Napi::Value();
+  if (pid <= 0) return Napi::Number::New(info.Env(), -EINVAL);
   LoopResources* resources = Resources(info);
   int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   if (fd < 0) return Napi::Number::New(info.Env(), -errno);

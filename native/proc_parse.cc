@@ -42,6 +42,17 @@ bool Skip(Cursor* c, int count) {
   return true;
 }
 
+// Skips `count` space-separated tokens of any size (rsslim is 2^64-1, past
+// what ReadInt takes). Returns false when the text ends first.
+bool SkipTokens(Cursor* c, int count) {
+  for (int i = 0; i < count; i++) {
+    while (c->p < c->end && *c->p == ' ') c->p++;
+    if (c->p >= c->end || *c->p == '\n') return false;
+    while (c->p < c->end && *c->p != ' ' && *c->p != '\n') c->p++;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool ParseStat(const char* buf, size_t len, StatRecord* out) {
@@ -75,6 +86,13 @@ bool ParseStat(const char* buf, size_t len, StatRecord* out) {
   if (!Skip(&c, 1) || !ReadInt(&c, &out->field[kRssPages])) return false;
   out->field[kUid] = -1;
   out->field[kGid] = -1;
+  // 25..37, then 38 exit_signal: -1 marks a non-leader thread, which /proc
+  // answers for by its tid although it is not a process. Optional: a short
+  // line (old kernels, hand-made samples) reads as 0, "a process".
+  out->field[kExitSignal] = 0;
+  Cursor rest = c;
+  double exit_signal;
+  if (SkipTokens(&rest, 13) && ReadInt(&rest, &exit_signal)) out->field[kExitSignal] = exit_signal;
   return true;
 }
 

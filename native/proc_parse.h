@@ -31,6 +31,7 @@ enum StatField : int {
   kRssPages,
   kUid,  // owner of /proc/<pid>: the effective uid (root when not dumpable)
   kGid,
+  kExitSignal,  // field 38: -1 for a thread that is not its group's leader (CLONE_THREAD)
   kStatFieldCount
 };
 

@@ -2,6 +2,7 @@
  * The signal catalogue of this process: realtime range from the native layer
  * (never hard-coded 34/64), exported as plain functions.
  */
+import { checkOptions } from './options.js';
 import { native } from './native.js';
 import { SignalCatalogue } from './signals.js';
 import type { FormatSignalListOptions, SignalInfo, SignalLike } from './signals.js';
@@ -45,7 +46,7 @@ export function signals(): SignalInfo[] {
  * @example
  * signalNumber('rtmin+1'); // 35 with glibc
  */
-export function signalNumber(sig: SignalLike): number {
+export function signalNumber(sig: SignalLike | string): number {
   return catalogue.number(sig);
 }
 
@@ -68,5 +69,5 @@ export function signalName(n: number): string {
  * process.stdout.write(formatSignalList());
  */
 export function formatSignalList(opts?: FormatSignalListOptions): string {
-  return catalogue.formatSignalList(opts);
+  return catalogue.formatSignalList(checkOptions<FormatSignalListOptions>(opts, 'options', ['long']));
 }

@@ -79,7 +79,8 @@ export function sigqueue(pid: number, signal: SignalLike, value: number): void {
 /**
  * True while the process exists and has not exited. Unlike
  * `process.kill(pid, 0)`, a zombie (exited, not yet reaped by its parent)
- * is not alive; a process we may not signal (EPERM) is.
+ * is not alive; a process we may not signal (EPERM) is; a thread id (not a
+ * thread-group leader) is not a process, so false.
  *
  * @throws TypeError ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE
  * @throws RangeError ERR_OUT_OF_RANGE
@@ -94,7 +95,10 @@ export function isAlive(pid: number): boolean {
   const state = native.procState(p);
   if (state === ZOMBIE || state === DEAD) return false;
   if (state >= 0) return true;
-  if (state === -ENOENT || state === -ESRCH) {
+  // A thread id that is not a thread-group leader: kill(2) accepts it, but it
+  // is not a process (procState says ESRCH), so it is not "alive".
+  if (state === -ESRCH) return false;
+  if (state === -ENOENT) {
     // Gone between the two calls, or hidden by /proc's hidepid: ask again.
     const again = native.kill(p, 0);
     return again === 0 || again === -EPERM;

@@ -16,6 +16,11 @@ export interface NativeSigchldWatch {
   readonly __brand: 'sigkit.sigchld';
 }
 
+/** A ptrace watch: its own tracer thread (ptrace.cc). */
+export interface NativePtraceWatch {
+  readonly __brand: 'sigkit.ptrace-watch';
+}
+
 /** How a process ended, decoded by the native layer (signal as a number). */
 export interface NativeExit {
   /** 0 when the kernel did not say (PIDFD_INFO_EXIT). */
@@ -52,10 +57,20 @@ export interface NativeBinding {
   procState(pid: number): number;
   /** Parses /proc/<pid>/stat into `out` (procFieldNames order); returns comm, or -errno. */
   procStat(pid: number, out: Float64Array): string | number;
-  /** Every process: [fields, comms joined by NUL], or -errno. Keeps stat fds open between calls. */
+  /**
+   * Every process: [fields, comms joined by NUL], or -errno. Keeps stat fds open between calls,
+   * within the fd budget; complete or -EMFILE/-ENFILE (after a retry without the cache).
+   */
   procScan(): [Float64Array, string] | number;
-  /** Closes the fds procScan keeps; returns how many. */
+  /**
+   * Descendants of pid, breadth first, up to maxDepth levels (0: all), laid out as procScan's, or -errno.
+   * strategy: 0 by size (children files for a small tree, one scan for a large one), 1 walk, 2 scan.
+   */
+  procTree(pid: number, maxDepth: number, strategy: 0 | 1 | 2): [Float64Array, string] | number;
+  /** Closes the fds procScan and procTree keep; returns how many. */
   procCacheClear(): number;
+  /** [fds the caches may hold (min(1024, soft RLIMIT_NOFILE / 8)), fds every env's cache holds now]. */
+  procFdBudget(): [number, number];
   /** The whole text of /proc/<pid>/<name> (name: 'status', 'cmdline'), or -errno. */
   procReadFile(pid: number, name: string): string | number;
   /** Children of every thread of pid (task/<tid>/children), or -errno. */
@@ -134,6 +149,32 @@ export interface NativeBinding {
   sigchldRef(watch: NativeSigchldWatch, ref: boolean): number;
   /** stops the watcher -> 0 */
   sigchldClose(watch: NativeSigchldWatch): number;
+
+  // ptrace.cc
+  /**
+   * PTRACE_SEIZE on a new tracer thread -> watch | -errno. callback(kind, data):
+   * 1 signal [signo, code, pid, uid, value, status]; 2 exit [code | -1, signal | 0, core];
+   * 3 error [-errno, request]; 4 end [1 detached | 0 tracee ended], always last.
+   */
+  ptraceWatch(pid: number, callback: (kind: number, data: number[]) => void): NativePtraceWatch | number;
+  /** Detaches and ends the tracer thread before returning -> 0. Idempotent. */
+  ptraceWatchClose(watch: NativePtraceWatch): number;
+  // ports.cc
+  /** Scans every /proc/<pid>/fd for the given socket inodes -> [(pid, inode) pairs, processes not readable] | -errno */
+  socketOwners(inodes: Float64Array): [Float64Array, number] | number;
+  /** NETLINK_SOCK_DIAG dump of this netns: sockDiagFields doubles per socket | -errno */
+  sockDiag(family: number, protocol: number, states: number): Float64Array | number;
+  /** [state, localPort, remotePort, uid, inode, local words x4, remote words x4] */
+  readonly sockDiagFields: number;
+  /** The distinct socket inodes in /proc/<pid>/fd | -errno */
+  procSocketInodes(pid: number): Float64Array | number;
+  // spawn.cc
+  /** prctl(PR_SET_PDEATHSIG, sig) for this process (0 clears) -> 0 | -errno */
+  prctlSetPdeathsig(sig: number): number;
+  /** prctl(PR_GET_PDEATHSIG) -> signal number (0: none) | -errno */
+  prctlGetPdeathsig(): number;
+  /** SIG_DFL, unblock in this thread, raise(sig): returns only when that did not end the process -> 0 | -errno */
+  raiseDefault(sig: number): number;
 }
 
 function load(): NativeBinding {

@@ -40,7 +40,10 @@ export function openPidfd(pid: number): NativePidfd | null {
     if (typeof r !== 'number') return r;
     if (r === -ESRCH) return null;
     if ((r === -EINVAL || r === -ENOENT) && attempt < 3) {
-      if (native.procState(pid) === -ENOENT) return null; // reaped meanwhile
+      const state = native.procState(pid);
+      // Reaped meanwhile, or a thread id (ESRCH: not a thread-group leader,
+      // so not a process): no such process either way.
+      if (state === -ENOENT || state === -ESRCH) return null;
       continue; // still there: a dying process settles at once, a thread id never does
     }
     throw new SyscallError('pidfd_open', r, { pid });

@@ -10,6 +10,8 @@ export interface StatusFields {
   uids: [number, number, number, number] | null;
   gids: [number, number, number, number] | null;
   threads: number | null;
+  /** VmRSS in KiB (exact, unlike stat's rss); null for kernel threads and zombies. */
+  vmRssKiB: number | null;
   /** The five 64-bit masks as hex strings, bit n-1 = signal n. */
   masks: { SigPnd?: string; ShdPnd?: string; SigBlk?: string; SigIgn?: string; SigCgt?: string };
 }
@@ -30,7 +32,7 @@ function ids(value: string): [number, number, number, number] | null {
  * Unknown or malformed lines are ignored; missing fields stay null.
  */
 export function parseStatus(text: string): StatusFields {
-  const out: StatusFields = { uids: null, gids: null, threads: null, masks: {} };
+  const out: StatusFields = { uids: null, gids: null, threads: null, vmRssKiB: null, masks: {} };
   for (const line of text.split('\n')) {
     const colon = line.indexOf(':');
     if (colon <= 0) continue;
@@ -41,6 +43,9 @@ export function parseStatus(text: string): StatusFields {
     else if (key === 'Threads') {
       const n = Number(value);
       out.threads = Number.isInteger(n) && n >= 0 ? n : null;
+    } else if (key === 'VmRSS') {
+      const m = /^(\d+) kB$/.exec(value);
+      out.vmRssKiB = m ? Number(m[1]) : null;
     } else if (MASK_KEYS.has(key) && HEX_MASK.test(value)) {
       out.masks[key as keyof StatusFields['masks']] = value;
     }

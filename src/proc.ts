@@ -1,9 +1,13 @@
 /**
  * /proc introspection: one process, every process, children, trees, zombies
  * and pgrep-style matching. The native layer reads and parses `stat` (fast,
- * with the fds kept open between scans); this module shapes the records and
- * parses `status` and `cmdline` (proc-parse.ts).
+ * with the fds kept open between scans, within the fd budget); this module
+ * shapes the records and parses `status` and `cmdline` (proc-parse.ts).
+ *
+ * Every read of many processes goes through `readTable` or `readTree`, which
+ * arm the one timer that gives the cached fds back.
  */
+import { checkOptions } from './options.js';
 import { SyscallError, invalidArgType, invalidArgValue } from './errors.js';
 import { catalogue } from './catalogue.js';
 import { native } from './native.js';
@@ -55,7 +59,15 @@ export interface ProcessSummary {
   startedAt: Date;
   /** User + system CPU time, ms. */
   cpuTimeMs: number;
-  /** Resident memory, bytes. */
+  /**
+   * Resident memory, bytes. In `readProcess` (and every `ProcessInfo`) this is
+   * `VmRSS` of /proc/<pid>/status, exact. In a `ProcessSummary` from
+   * `listProcesses()`, `children` or `descendants` it is stat's rss, which the
+   * kernel sums from per-CPU counters without folding them in: off by less
+   * than 3 counters x CPUs x max(32, 2 x CPUs) pages (768 KiB with 2 CPUs and
+   * 4 KiB pages), exact for kernel threads and zombies (0). Reading `statm`
+   * too would double the cost of a scan.
+   */
   rssBytes: number;
   /** A kernel thread (PF_KTHREAD): no command line, cannot be signalled usefully. */
   kernelThread: boolean;
@@ -112,6 +124,8 @@ export interface ProcessQuery {
   olderThanMs?: number;
   /** Started less than this many ms ago. */
   newerThanMs?: number;
+  /** Resident memory (exact VmRSS) of at least this many bytes. */
+  minRssBytes?: number;
 }
 
 // Indices of the native stat fields, resolved on first use (so that merely
@@ -132,6 +146,7 @@ function fieldIndex(): Record<string, number> {
 }
 
 let cacheTimer: NodeJS.Timeout | undefined;
+// Called after every native call that may have cached fds, failed or not.
 function scheduleCacheRelease(): void {
   if (cacheTimer) {
     cacheTimer.refresh();
@@ -183,6 +198,9 @@ function statOf(pid: number, bootMs = bootEpochMs()): ProcessSummary {
   fieldIndex();
   const comm = native.procStat(pid, statOut);
   if (typeof comm === 'number') throw goneError(pid, comm, 'stat');
+  // A thread id that is not its group's leader: /proc answers for it, but
+  // it is not a process (exit_signal -1 marks CLONE_THREAD).
+  if (F!.exitSignal !== undefined && statOut[F!.exitSignal] === -1) throw goneError(pid, -ESRCH, 'stat');
   return summary(statOut, 0, comm, bootMs);
 }
 
@@ -211,6 +229,8 @@ function details(base: ProcessSummary): ProcessInfo {
     uid: status.uids?.[1] ?? base.uid,
     gid: status.gids?.[1] ?? base.gid,
     threads: status.threads ?? base.threads,
+    // Exact; kernel threads and zombies have no VmRSS (and no memory).
+    rssBytes: status.vmRssKiB === null ? base.rssBytes : status.vmRssKiB * 1024,
     cmdline,
     signals: masks(status.masks),
   };
@@ -218,8 +238,9 @@ function details(base: ProcessSummary): ProcessInfo {
 
 /**
  * Everything /proc says about one process: ids, state, name, command line,
- * owner, threads, start time and signal masks. Exact for hostile names: a
- * process called `a) Z 1 (b` still reads as what it is.
+ * owner, threads, start time, resident memory (VmRSS, exact) and signal
+ * masks. Exact for hostile names: a process called `a) Z 1 (b` still reads
+ * as what it is.
  *
  * @throws SyscallError ESRCH when there is no such process
  * @throws TypeError/RangeError ERR_INVALID_ARG_* for a bad pid
@@ -242,9 +263,16 @@ export function readProcess(pid: number): ProcessInfo {
  * Every process visible in /proc, sorted by pid. By default only what one
  * read of `stat` gives (fast: the fds stay open between calls, closed
  * automatically 2 s after the last call); `{ details: true }` adds the
- * command line and signal masks. Processes that exit during the scan are left
- * out, never an error.
+ * command line, signal masks and exact `rssBytes`. Processes that exit during
+ * the scan are left out, never an error (as are those that `hidepid=` hides).
  *
+ * A guest in the host's fd table: the cached fds never exceed
+ * min(1024, soft RLIMIT_NOFILE / 8) (read at each call), and when the host
+ * runs out of fds the cache is given back and the scan runs once more with
+ * one fd at a time. The list is complete or the call throws.
+ *
+ * @throws SyscallError EMFILE/ENFILE when not even one fd is left to read /proc with
+ * @throws TypeError ERR_INVALID_ARG_TYPE/ERR_INVALID_ARG_VALUE for bad options
  * @example
  * listProcesses().filter((p) => p.state === 'Z');
  * listProcesses({ details: true }).find((p) => p.cmdline.includes('--serve'));
@@ -252,9 +280,9 @@ export function readProcess(pid: number): ProcessInfo {
 export function listProcesses(opts?: { details?: false }): ProcessSummary[];
 export function listProcesses(opts: { details: true }): ProcessInfo[];
 export function listProcesses(opts: ListOptions = {}): ProcessSummary[] | ProcessInfo[] {
-  if (opts === null || typeof opts !== 'object') throw invalidArgType('opts', 'of type object', opts);
+  const { details: withDetails } = checkOptions<ListOptions>(opts, 'options', ['details']);
   const all = scan();
-  if (!opts.details) return all;
+  if (!withDetails) return all;
   const out: ProcessInfo[] = [];
   for (const p of all) {
     try {
@@ -266,18 +294,48 @@ export function listProcesses(opts: ListOptions = {}): ProcessSummary[] | Proces
   return out;
 }
 
-function scan(): ProcessSummary[] {
+/** One scan of the whole table through the budgeted native reader: [fields, comms]. */
+function readTable(): [Float64Array, string] {
   const result = native.procScan();
-  if (typeof result === 'number') throw new SyscallError('open', result, { path: '/proc' });
   scheduleCacheRelease();
-  const [fields, comms] = result;
+  if (typeof result === 'number') throw new SyscallError('open', result, { path: '/proc' });
+  return result;
+}
+
+function summaries([fields, comms]: [Float64Array, string]): ProcessSummary[] {
   fieldIndex();
   const names = comms.split('\0');
   const bootMs = bootEpochMs();
   const out: ProcessSummary[] = [];
   for (let i = 0, at = 0; at < fields.length; i++, at += FIELD_COUNT) out.push(summary(fields, at, names[i]!, bootMs));
-  out.sort((a, b) => a.pid - b.pid);
   return out;
+}
+
+function scan(): ProcessSummary[] {
+  // readdir lists /proc in pid order already; sorting keeps that a promise.
+  return summaries(readTable()).sort((a, b) => a.pid - b.pid);
+}
+
+/**
+ * The live (not zombie) members of a process group, and whether it has any
+ * member at all (zombies included), from one budgeted scan: what
+ * `terminateGroup` needs, without building a summary per process.
+ *
+ * @throws SyscallError EMFILE/ENFILE when no fd is left to read /proc with
+ * @example
+ * const { alive, any } = scanGroup(child.pid);
+ */
+export function scanGroup(pgid: number): { alive: number[]; any: boolean } {
+  const [fields] = readTable();
+  const F = fieldIndex();
+  const alive: number[] = [];
+  let any = false;
+  for (let at = 0; at < fields.length; at += FIELD_COUNT) {
+    if (fields[at + F.pgid!] !== pgid) continue;
+    any = true;
+    if (fields[at + F.state!] !== 0x5a) alive.push(fields[at + F.pid!]!); // not 'Z'
+  }
+  return { alive, any };
 }
 
 /**
@@ -286,65 +344,77 @@ function scan(): ProcessSummary[] {
  * @internal
  */
 export function pidsWithParent(ppid: number): number[] {
-  return scan().filter((p) => p.ppid === ppid).map((p) => p.pid);
-}
-
-function childPids(pid: number): number[] {
-  const kids = native.procChildren(pid);
-  if (Array.isArray(kids)) return kids;
-  // The process exists but the kernel has no children files: scan instead.
-  if (kids === -ENOENT && native.procState(pid) >= 0) return pidsWithParent(pid);
-  throw goneError(pid, kids, 'task');
-}
-
-function summariesOf(pids: number[], bootMs: number): ProcessSummary[] {
-  fieldIndex();
-  const out: ProcessSummary[] = [];
-  for (const pid of pids) {
-    const comm = native.procStat(pid, statOut);
-    if (typeof comm !== 'number') out.push(summary(statOut, 0, comm, bootMs));
-  }
+  const [fields] = readTable();
+  const F = fieldIndex();
+  const out: number[] = [];
+  for (let at = 0; at < fields.length; at += FIELD_COUNT) if (fields[at + F.ppid!] === ppid) out.push(fields[at + F.pid!]!);
   return out;
 }
 
 /**
- * The direct children of a process (from /proc/<pid>/task/<tid>/children,
- * without scanning all of /proc).
+ * The pids of the children of every thread of `pid` (task/<tid>/children; a
+ * scan where the kernel has no such files), or null when the process is not
+ * there. For callers that pin each child themselves (terminateTree): an error
+ * such as EMFILE is thrown, never taken for "no children".
  *
- * @throws SyscallError ESRCH when there is no such process
+ * @throws SyscallError EMFILE/ENFILE (no fd left), or another unexpected errno
+ * @example
+ * for (const kid of childPidsOf(pid) ?? []) pin(kid);
+ */
+export function childPidsOf(pid: number): number[] | null {
+  const kids = native.procChildren(pid);
+  if (Array.isArray(kids)) return kids;
+  if (kids === -ENOENT || kids === -ESRCH) {
+    // Gone, or a kernel without CONFIG_PROC_CHILDREN: the stat tells which.
+    return native.procState(pid) >= 0 ? pidsWithParent(pid) : null;
+  }
+  throw new SyscallError('open', kids, { pid, path: `/proc/${pid}/task` });
+}
+
+/**
+ * The descendants of pid up to `depth` levels (0: all), breadth first.
+ * `strategy` (tests and bench only): 0 by size, 1 children files, 2 one scan.
+ *
+ * @throws SyscallError ESRCH when there is no such process; EMFILE/ENFILE when no fd is left
+ * @example
+ * readTree(pid, 1, 0); // children(pid)
+ * @internal
+ */
+export function readTree(pid: number, depth: number, strategy: 0 | 1 | 2 = 0): ProcessSummary[] {
+  const result = native.procTree(pid, depth, strategy);
+  scheduleCacheRelease();
+  if (typeof result === 'number') {
+    if (result === -ENOENT || result === -ESRCH) throw goneError(pid, result, 'stat');
+    throw new SyscallError('open', result, { pid, path: `/proc/${pid}/task` });
+  }
+  return summaries(result);
+}
+
+/**
+ * The direct children of a process (from /proc/<pid>/task/<tid>/children,
+ * without scanning all of /proc; a scan where the kernel has no such files).
+ *
+ * @throws SyscallError ESRCH when there is no such process; EMFILE/ENFILE when no fd is left
  * @example
  * children(process.pid).map((c) => c.comm);
  */
 export function children(pid: number): ProcessSummary[] {
-  const p = validatePid(pid);
-  return summariesOf(childPids(p), bootEpochMs()).filter((c) => c.ppid === p);
+  return readTree(validatePid(pid), 1, 0);
 }
 
 /**
  * Every descendant of a process, breadth first (children, grandchildren...).
  * The tree may change while it is read: a process that exits is left out.
+ * A tree that is small beside the table is found through children files
+ * (cost per descendant); one that is most of the table through one scan
+ * (cost per process), whichever is cheaper.
  *
- * @throws SyscallError ESRCH when there is no such process
+ * @throws SyscallError ESRCH when there is no such process; EMFILE/ENFILE when no fd is left
  * @example
  * descendants(supervisorPid).length;
  */
 export function descendants(pid: number): ProcessSummary[] {
-  const p = validatePid(pid);
-  const bootMs = bootEpochMs();
-  const seen = new Set<number>([p]);
-  const out: ProcessSummary[] = [];
-  let level = childPids(p);
-  while (level.length > 0) {
-    const next: number[] = [];
-    for (const child of summariesOf(level.filter((c) => !seen.has(c)), bootMs)) {
-      seen.add(child.pid);
-      out.push(child);
-      const kids = native.procChildren(child.pid);
-      if (Array.isArray(kids)) next.push(...kids);
-    }
-    level = next;
-  }
-  return out;
+  return readTree(validatePid(pid), 0, 0);
 }
 
 /**
@@ -367,15 +437,18 @@ export function processTree(pid: number): ProcessTree {
 }
 
 /**
- * True when the process has exited and its parent has not reaped it (state Z).
+ * True when the process has exited and its parent has not reaped it (state
+ * Z). False for a pid with no process (reaped, never was, or a thread id), as
+ * `isAlive` is: "not found" has one shape.
  *
- * @throws SyscallError ESRCH when there is no such process (reaped or never was)
+ * @throws SyscallError for an unexpected /proc error (EACCES, EMFILE...), never for a missing process
  * @example
  * if (isZombie(pid)) console.log(`its parent ${readProcess(pid).ppid} must wait() for it`);
  */
 export function isZombie(pid: number): boolean {
   const p = validatePid(pid);
   const state = native.procState(p);
+  if (state === -ENOENT || state === -ESRCH) return false;
   if (state < 0) throw goneError(p, state, 'stat');
   return state === 0x5a; // 'Z'
 }
@@ -406,7 +479,7 @@ export function findZombies(): ZombieInfo[] {
   return out;
 }
 
-const QUERY_KEYS = new Set(['name', 'cmdline', 'uid', 'ppid', 'pgid', 'sid', 'state', 'olderThanMs', 'newerThanMs']);
+const QUERY_KEYS = new Set(['name', 'cmdline', 'uid', 'ppid', 'pgid', 'sid', 'state', 'olderThanMs', 'newerThanMs', 'minRssBytes']);
 const STATE_LETTERS = new Set(Object.keys(STATE_NAMES));
 
 // A RegExp without the g/y flags, whose lastIndex would make test() stateful.
@@ -426,14 +499,14 @@ export function compileQuery(query: ProcessQuery): (p: ProcessSummary, now: numb
   if (query === null || typeof query !== 'object' || Array.isArray(query)) throw invalidArgType('query', 'of type object', query);
   const keys = Object.keys(query).filter((k) => (query as Record<string, unknown>)[k] !== undefined);
   if (keys.length === 0) throw invalidArgValue('query', query, 'must name at least one criterion (an empty query would match every process)');
-  for (const k of keys) if (!QUERY_KEYS.has(k)) throw invalidArgValue('query', query, `has an unknown field '${k}'`);
+  checkOptions(query, 'query', [...QUERY_KEYS]);
   const { name, cmdline } = query;
   if (name !== undefined && typeof name !== 'string' && !(name instanceof RegExp)) throw invalidArgType('query.name', 'a string or RegExp', name);
   if (cmdline !== undefined && typeof cmdline !== 'string' && !(cmdline instanceof RegExp)) throw invalidArgType('query.cmdline', 'a RegExp or string', cmdline);
   for (const key of ['uid', 'ppid', 'pgid', 'sid'] as const) checkId(query, key);
   const states = query.state === undefined ? undefined : new Set(Array.isArray(query.state) ? query.state : [query.state]);
   if (states) for (const s of states) if (!STATE_LETTERS.has(s)) throw invalidArgValue('query.state', query.state, 'must be state letters (R, S, D, Z, T, t, X, I...)');
-  for (const key of ['olderThanMs', 'newerThanMs'] as const) {
+  for (const key of ['olderThanMs', 'newerThanMs', 'minRssBytes'] as const) {
     const v = query[key];
     if (v !== undefined && (typeof v !== 'number' || !(v >= 0) || v === Infinity)) throw invalidArgValue(`query.${key}`, v, 'must be a finite number >= 0');
   }
@@ -451,6 +524,11 @@ export function compileQuery(query: ProcessQuery): (p: ProcessSummary, now: numb
     if (query.uid !== undefined) {
       const text = native.procReadFile(p.pid, 'status');
       if (typeof text !== 'string' || parseStatus(text).uids?.[1] !== query.uid) return false;
+    }
+    if (query.minRssBytes !== undefined) {
+      const text = native.procReadFile(p.pid, 'status');
+      const kb = typeof text === 'string' ? /\nVmRSS:\s*(\d+)/.exec(text)?.[1] : undefined;
+      if (kb === undefined || Number(kb) * 1024 < query.minRssBytes) return false;
     }
     if (cmdline !== undefined) {
       const raw = native.procReadFile(p.pid, 'cmdline');

@@ -31,16 +31,19 @@ export interface ProtectedError extends CodedError {
   reason: ProtectedReason;
 }
 
-const WHY: Record<ProtectedReason, string> = {
-  self: 'is this process',
-  ancestor: 'is an ancestor of this process',
-  init: 'is PID 1, the init of this pid namespace',
-  'own-group': "is this process's own process group",
+const WHAT: Record<ProtectedReason, string> = {
+  self: 'this process',
+  ancestor: 'an ancestor of this process',
+  init: 'PID 1, the init of this pid namespace',
+  'own-group': "this process's own process group",
 };
 
 /** Builds the ERR_SIGKIT_PROTECTED error. */
 export function protectedError(target: string, pid: number, reason: ProtectedReason, pgid?: number): ProtectedError {
-  const e = new Error(`sigkit refuses to signal ${target}: it ${WHY[reason]}${pid !== (pgid ?? -1) && target.indexOf(String(pid)) < 0 ? ` (pid ${pid})` : ''}`) as ProtectedError;
+  const why = reason === 'own-group' || pgid === undefined || pid === pgid
+    ? `it is ${WHAT[reason]}`
+    : `it holds pid ${pid}, ${WHAT[reason]}`;
+  const e = new Error(`sigkit refuses to signal ${target}: ${why}`) as ProtectedError;
   e.code = 'ERR_SIGKIT_PROTECTED';
   e.pid = pid;
   if (pgid !== undefined) e.pgid = pgid;

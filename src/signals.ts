@@ -11,8 +11,28 @@ import { unknownSignal } from './errors.js';
 /** What the kernel does with a signal that has no handler (signal(7)). */
 export type DefaultAction = 'terminate' | 'core' | 'ignore' | 'stop' | 'continue';
 
-/** A signal name or number: `'SIGTERM'`, `'term'`, `'SIGRTMIN+3'`, `'RTMAX-1'`, `15`. */
-export type SignalLike = string | number;
+/** The classic signal names without their `SIG` prefix, and the aliases. */
+type BaseSignalName =
+  | 'HUP' | 'INT' | 'QUIT' | 'ILL' | 'TRAP' | 'ABRT' | 'IOT' | 'BUS' | 'FPE' | 'KILL' | 'USR1' | 'SEGV'
+  | 'USR2' | 'PIPE' | 'ALRM' | 'TERM' | 'STKFLT' | 'CHLD' | 'CLD' | 'CONT' | 'STOP' | 'TSTP' | 'TTIN'
+  | 'TTOU' | 'URG' | 'XCPU' | 'XFSZ' | 'VTALRM' | 'PROF' | 'WINCH' | 'IO' | 'POLL' | 'PWR' | 'SYS'
+  | 'RTMIN' | 'RTMAX' | `RTMIN+${number}` | `RTMAX-${number}`;
+
+/**
+ * Every spelling of a signal name the type system can check: `'SIGTERM'`,
+ * `'TERM'`, `'sigterm'`, `'term'`, `'SIGRTMIN+3'`, `'RTMAX-1'`. A misspelt
+ * literal (`'SIGTREM'`) fails to compile. At run time names are
+ * case-insensitive in any mix; text from outside (argv, config) goes through
+ * {@link SignalCatalogue.number} / `signalNumber(text)`, which takes any
+ * string and throws ERR_UNKNOWN_SIGNAL.
+ */
+export type SignalName = `${'SIG' | 'sig' | ''}${BaseSignalName | Lowercase<BaseSignalName>}`;
+
+/**
+ * A signal name or number: `'SIGTERM'`, `'term'`, `'SIGRTMIN+3'`, `'RTMAX-1'`, `15`.
+ * Numbers are checked at run time (0 .. SIGRTMAX).
+ */
+export type SignalLike = SignalName | number;
 
 /** One entry of {@link SignalCatalogue.signals}. */
 export interface SignalInfo {
@@ -179,7 +199,7 @@ export class SignalCatalogue {
   }
 
   /** The entry for a signal, by any accepted spelling. */
-  info(sig: SignalLike): SignalInfo {
+  info(sig: SignalLike | string): SignalInfo {
     const n = this.number(sig);
     const info = this.byNumber.get(n);
     if (!info) throw unknownSignal(sig);
@@ -191,7 +211,7 @@ export class SignalCatalogue {
    * the existence probe); names case-insensitive, with or without `SIG`.
    * @throws TypeError ERR_UNKNOWN_SIGNAL for anything else.
    */
-  number(sig: SignalLike): number {
+  number(sig: SignalLike | string): number {
     if (typeof sig === 'number') {
       if (Number.isInteger(sig) && sig >= 0 && sig <= this.rtmax) return sig;
       throw unknownSignal(sig);

@@ -23,13 +23,18 @@ export function validatePid(pid: unknown, name = 'pid'): number {
   throw outOfRange(name, `>= 1 and <= ${INT32_MAX}`, pid);
 }
 
-/** A process group id: a positive integer <= 2^31-1. */
+/**
+ * A process group id: an integer > 1 and <= 2^31-1. 1 is refused with 0 and
+ * negatives: glibc's (and musl's) killpg(1, sig) is kill(-1, sig), "every
+ * process I may signal" (NODE-LINUX-FACTS.md item 24).
+ */
 export function validatePgid(pgid: unknown, name = 'pgid'): number {
-  if (typeof pgid === 'number' && pgid > 0 && pgid <= INT32_MAX && Number.isInteger(pgid)) return pgid;
+  if (typeof pgid === 'number' && pgid > 1 && pgid <= INT32_MAX && Number.isInteger(pgid)) return pgid;
   if (typeof pgid !== 'number') throw invalidArgType(name, 'of type number', pgid);
   if (!Number.isInteger(pgid)) throw outOfRange(name, 'an integer', pgid);
-  if (pgid <= 0) throw invalidArgValue(name, pgid, 'must be a positive process group id');
-  throw outOfRange(name, `>= 1 and <= ${INT32_MAX}`, pgid);
+  if (pgid === 1) throw invalidArgValue(name, pgid, 'must not be 1 (killpg(1) is kill(-1): every process this one may signal)');
+  if (pgid <= 0) throw invalidArgValue(name, pgid, 'must be a process group id > 1');
+  throw outOfRange(name, `>= 2 and <= ${INT32_MAX}`, pgid);
 }
 
 /**

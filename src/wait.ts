@@ -14,11 +14,11 @@
  * reap those children, and a zombie's pid cannot be reused while it is
  * unreaped: the pass is race-free.
  */
+import { checkOptions } from './options.js';
 import { ChildProcess } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { SyscallError, invalidArgType, invalidArgValue, outOfRange, type CodedError } from './errors.js';
 import { native, type NativePidfd, type NativeSigchldWatch } from './native.js';
-import { checkOptions } from './options.js';
 import { toExitInfo, type ExitInfo } from './exit-info.js';
 import { openPidfd, pidfdExited } from './pidfd.js';
 import { pidsWithParent } from './proc.js';
@@ -276,7 +276,7 @@ export function waitpid(pid: number, options?: WaitpidOptions): ExitInfo | null 
   const p = validatePid(pid);
   let noHang = true;
   if (options !== undefined) {
-    if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+    checkOptions(options, 'options', ['noHang']);
     if (options.noHang !== undefined) {
       if (typeof options.noHang !== 'boolean') throw invalidArgType('options.noHang', 'of type boolean', options.noHang);
       noHang = options.noHang;

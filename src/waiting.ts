@@ -5,6 +5,7 @@
  * Pure: never loads the native addon.
  */
 import { invalidArgType, outOfRange, type CodedError } from './errors.js';
+import { checkOptions } from './options.js';
 
 /**
  * Options of every call that waits.
@@ -29,15 +30,14 @@ const TIMER_MAX = 0x7fffffff;
 
 /**
  * Checks a `{ timeoutMs?, signal? }` argument.
- * @throws TypeError ERR_INVALID_ARG_TYPE (not an object, timeoutMs not a number, signal not an AbortSignal)
+ * @throws TypeError ERR_INVALID_ARG_TYPE (not an object, timeoutMs not a number, signal not an AbortSignal), ERR_INVALID_ARG_VALUE (an unknown key)
  * @throws RangeError ERR_OUT_OF_RANGE (timeoutMs negative or NaN)
  * @example
  * const { timeoutMs, signal } = validateWaitOptions(options); // timeoutMs: Infinity when absent
  */
 export function validateWaitOptions(options: unknown, name = 'options'): ValidWaitOptions {
   if (options === undefined) return { timeoutMs: Infinity, signal: undefined };
-  if (options === null || typeof options !== 'object') throw invalidArgType(name, 'of type object', options);
-  const { timeoutMs, signal } = options as WaitOptions;
+  const { timeoutMs, signal } = checkOptions<WaitOptions>(options, name, ['timeoutMs', 'signal']);
   let ms = Infinity;
   if (timeoutMs !== undefined) {
     if (typeof timeoutMs !== 'number') throw invalidArgType(`${name}.timeoutMs`, 'of type number', timeoutMs);

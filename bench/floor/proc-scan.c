@@ -1,7 +1,8 @@
 /*
  * The floor for a /proc scan: a C loop that opens, reads and closes every
  * /proc/<pid>/stat, as a minimal native scanner without an fd cache would.
- * Prints the median microseconds per scan over ROUNDS scans.
+ * Prints the median microseconds per scan over ROUNDS scans. bench/proc.mjs
+ * (~300 processes) and bench/proc-scale.mjs (10,000) run it beside sigkit.
  *   proc-scan ROUNDS
  */
 #define _GNU_SOURCE
@@ -27,7 +28,7 @@ int main(int argc, char **argv) {
   int rounds = argc > 1 ? atoi(argv[1]) : 200;
   if (rounds < 1 || rounds > 100000) return 2;
   double *t = malloc(sizeof(double) * (size_t)rounds);
-  char buf[4096], path[64];
+  char buf[4096], path[300];
   long sink = 0;
   for (int r = 0; r < rounds; r++) {
     double t0 = now_us();

@@ -72,8 +72,23 @@ export function parse<T extends OptionSpec>(args: string[], options: T, allowPos
   try {
     return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } }, allowPositionals, strict: true }) as Parsed<T>;
   } catch (e) {
-    throw usageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+    const message = (e as Error).message;
+    // "Option '-s' argument is ambiguous" (a value starting with '-', as in
+    // `-s -1`): say so in one line, naming the value.
+    const ambiguous = /^Option '([^']+)' argument is ambiguous/.exec(message);
+    if (ambiguous) {
+      const flag = ambiguous[1]!.split(',')[0]!.trim();
+      const at = args.findIndex((a) => a === flag || flag.endsWith(` ${a}`) || a === `--${flag.replace(/^-+/, '')}`);
+      const value = at >= 0 ? args[at + 1] : undefined;
+      throw usageError(`${flag} ${value ?? ''}: '${value ?? ''}' is not a valid value (no pid, group, signal or duration starts with '-')`.replace(/ {2,}/g, ' '));
+    }
+    throw usageError(oneLine(message.replace(/\. To specify a positional argument.*$/s, '')));
   }
+}
+
+/** The first line of a message: the CLI prints exactly one line per error. */
+export function oneLine(message: string): string {
+  return message.split('\n')[0]!.trim();
 }
 
 /** A pid given on the command line: a positive decimal integer. */

@@ -4,7 +4,7 @@
  * dispatches, prints help, and turns every error into one line on stderr
  * with a documented exit code (0 ok, 1 failed, 2 bad usage).
  */
-import { CliError, EXIT, defaultIo, type Command, type Io } from './io.js';
+import { CliError, EXIT, defaultIo, oneLine, type Command, type Io } from './io.js';
 import { find } from './commands/find.js';
 import { init } from './commands/init.js';
 import { list } from './commands/list.js';
@@ -17,8 +17,13 @@ import { zombies } from './commands/zombies.js';
 import { term } from './commands/term.js';
 import { pkill } from './commands/pkill.js';
 import { demo } from './commands/demo.js';
+import { explain } from './commands/explain.js';
+import { watch } from './commands/watch.js';
+import { port } from './commands/port.js';
+import { top } from './commands/top.js';
+import { checkShutdownCommand } from './commands/check-shutdown.js';
 
-export const COMMANDS: readonly Command[] = [list, send, term, ps, status, find, pkill, zombies, wait, trap, init, demo];
+export const COMMANDS: readonly Command[] = [list, send, term, ps, status, find, pkill, zombies, wait, trap, init, checkShutdownCommand, explain, watch, port, top, demo];
 
 function help(io: Io): void {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -57,13 +62,14 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     return await command.run(rest, io);
   } catch (e) {
     if (e instanceof CliError) {
-      io.err(`sigkit${name ? ` ${name}` : ''}: ${e.message}\n`);
+      io.err(`sigkit${name ? ` ${name}` : ''}: ${oneLine(e.message)}\n`);
       return e.exitCode;
     }
     const err = e as { code?: string; message?: string };
-    // Argument errors from the library are usage errors; anything else failed.
-    const usage = typeof err.code === 'string' && err.code.startsWith('ERR_');
-    io.err(`sigkit${name ? ` ${name}` : ''}: ${err.message ?? String(e)}\n`);
+    // Argument errors from the library are usage errors; a refused target
+    // (protected) and anything else failed.
+    const usage = typeof err.code === 'string' && err.code.startsWith('ERR_') && err.code !== 'ERR_SIGKIT_PROTECTED';
+    io.err(`sigkit${name ? ` ${name}` : ''}: ${oneLine(err.message ?? String(e))}\n`);
     return usage ? EXIT.USAGE : EXIT.FAILED;
   }
 }

@@ -39,7 +39,7 @@ export default function setup(): () => Promise<void> {
     }
   }
   mkdirSync(FIXTURE_BIN, { recursive: true });
-  for (const name of ['sigreceiver', 'zombie-parent', 'named', 'sigsender']) {
+  for (const name of ['sigreceiver', 'zombie-parent', 'named', 'sigsender', 'safety-recorder']) {
     const src = path.join(FIXTURE_SRC, `${name}.c`);
     const out = path.join(FIXTURE_BIN, name);
     if (mtime(out) < mtime(src)) execFileSync('cc', ['-O1', '-Wall', '-Wextra', '-Werror', '-o', out, src], { stdio: 'inherit' });

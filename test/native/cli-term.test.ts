@@ -17,7 +17,7 @@ describe('sigkit term', () => {
   it('prints a timeline: each signal sent and each exit, graceful and forced', async () => {
     const polite = await ready('sh', ['-c', "trap 'exit 0' TERM; echo ready; while :; do sleep 0.05; done"]);
     const stubborn = await ready('sh', ['-c', "trap '' TERM; echo ready; while :; do sleep 0.05; done"]);
-    const r = await sigkit(['term', String(polite), String(stubborn), '--steps', 'TERM:300ms,KILL:2s']);
+    const r = await sigkit(['term', String(polite), String(stubborn), '--steps', 'TERM:2s,KILL:2s']);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^\\+\\s*[\\d.]+ ms  SIGTERM -> ${polite}$`)));

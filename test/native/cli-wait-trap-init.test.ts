@@ -79,11 +79,11 @@ describe('sigkit wait', () => {
     expect(procStateOf(zombies[0]!)).toBe('Z'); // looked at, not reaped
   });
 
-  it('a pid that names no process: "not running", exit 0 at once', async () => {
+  it('a pid that names no process: one line "no such process", exit 1 at once (as in every command)', async () => {
     const gone = start('true');
     await exited(gone);
     const r = await sigkit(['wait', String(gone.pid)]);
-    expect(r).toEqual({ code: 0, stdout: `pid ${gone.pid} is not running (no such process)\n`, stderr: '' });
+    expect(r).toEqual({ code: 1, stdout: '', stderr: `sigkit wait: pid ${gone.pid}: no such process\n` });
   });
 });
 

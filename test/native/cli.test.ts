@@ -89,7 +89,7 @@ describe('sigkit ps, status, find, zombies', () => {
     await waitUntil('the sleep to start', () => (children(root.pid!).some((c) => c.comm === 'sleep') ? true : undefined));
     const r = await sigkit(['ps', String(root.pid)]);
     expect(r.code).toBe(0);
-    expect(r.stdout.split('\n')[0]).toMatch(/^\s*PID\s+PPID\s+PGID\s+SID\s+S\s+TTY\s+TIME\s+COMMAND$/);
+    expect(r.stdout.split('\n')[0]).toMatch(/^\s*PID\s+PPID\s+PGID\s+SID\s+S\s+TTY\s+%CPU\s+RSS\s+TIME\s+COMMAND$/);
     expect(r.stdout).toMatch(new RegExp(`^\\s*${root.pid}\\s+${process.pid}\\s.*\\ssh$`, 'm'));
     const tree = await sigkit(['ps', '--tree', String(root.pid)]);
     expect(tree.stdout).toMatch(/└─ sleep$/m);

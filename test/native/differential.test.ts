@@ -2,6 +2,7 @@
  * Differential test: for the same inputs, sigkit's kill() and Node's
  * process.kill() throw errors with identical code, errno, syscall and message.
  */
+import type { SignalLike } from '../../src/signals.js';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -29,7 +30,7 @@ function fields(fn: () => unknown): Fields | null {
 }
 
 function both(pid: number, sig: string | number): { sigkit: Fields | null; node: Fields | null } {
-  return { sigkit: fields(() => kill(pid, sig)), node: fields(() => process.kill(pid, sig)) };
+  return { sigkit: fields(() => kill(pid, sig as SignalLike)), node: fields(() => process.kill(pid, sig)) };
 }
 
 describe('kill() vs process.kill()', () => {

@@ -209,7 +209,9 @@ describe('bad input', () => {
   it('a pid that does not exist is SyscallError ESRCH', async () => {
     const child = spawn('true');
     await new Promise((r) => child.once('exit', r));
-    for (const fn of [readProcess, isZombie, children, descendants, processTree]) {
+    // isZombie, like isAlive, answers false for a missing process: one shape for "not found".
+    expect(isZombie(child.pid!)).toBe(false);
+    for (const fn of [readProcess, children, descendants, processTree]) {
       let error: unknown;
       try {
         fn(child.pid!);
@@ -218,6 +220,12 @@ describe('bad input', () => {
       }
       expect(error).toMatchObject({ name: 'SyscallError', code: 'ESRCH', errno: -3, pid: child.pid });
     }
+  });
+
+  it('listProcesses refuses an unknown option or options that are not an object', () => {
+    expect(codeOf(() => listProcesses({ detail: true } as never))).toBe('ERR_INVALID_ARG_VALUE');
+    expect(codeOf(() => listProcesses(null as never))).toBe('ERR_INVALID_ARG_TYPE');
+    expect(codeOf(() => listProcesses(5 as never))).toBe('ERR_INVALID_ARG_TYPE');
   });
 
   it.each([[0], [-1], [1.5], ['12'], [null], [2 ** 31]])('bad pid %j throws ERR_INVALID_ARG_*/ERR_OUT_OF_RANGE', (pid) => {

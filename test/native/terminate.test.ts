@@ -2,6 +2,7 @@
  * terminate, terminateGroup, terminateTree, killMatching, terminateMatching on
  * real processes this test starts (detached groups where a group is needed).
  */
+import type { SignalLike } from '../../src/signals.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -137,10 +138,12 @@ describe('terminateGroup', () => {
     expect(r.steps.map((s) => s.signal)).toEqual(['SIGTERM', 'SIGKILL']);
   });
 
-  it('a group with no process is ESRCH', async () => {
+  it('a group with no process resolves notFound, like terminate and terminateTree', async () => {
     const child = start('true');
     await new Promise((r) => child.once('exit', r));
-    expect(await codeOf(terminateGroup(child.pid!))).toBe('ESRCH');
+    expect(await terminateGroup(child.pid!)).toEqual({ id: child.pid, exited: true, forced: false, steps: [], exitedAfterMs: 0, members: [], notFound: true });
+    expect(await terminateTree(child.pid!)).toEqual({ id: child.pid, exited: true, forced: false, steps: [], exitedAfterMs: 0, members: [], notFound: true });
+    expect(await terminate(child.pid!)).toEqual({ pid: child.pid, exited: true, forced: false, steps: [], exitedAfterMs: 0, notFound: true });
   });
 });
 
@@ -180,10 +183,15 @@ describe('killMatching and terminateMatching', () => {
     expect(isAlive(a) && isAlive(b)).toBe(true);
     // A dry run over everything in our session: never us, our ancestors or 1.
     const me = readProcess(process.pid);
-    const everything = killMatching({ sid: me.sid }, 'SIGTERM', { dryRun: true }).map((m) => m.pid);
+    const listed = killMatching({ sid: me.sid }, 'SIGTERM', { dryRun: true });
+    const everything = listed.filter((m) => !m.skipped).map((m) => m.pid);
     const ancestors: number[] = [];
     for (let p = me.ppid; p > 1; p = readProcess(p).ppid) ancestors.push(p);
     for (const p of [process.pid, 1, ...ancestors]) expect(everything).not.toContain(p);
+    // The protected ones that matched are listed as skipped, never signalled.
+    const sameSession = ancestors.filter((p) => readProcess(p).sid === me.sid);
+    expect(sameSession.length).toBeGreaterThan(0); // vitest's main process at least
+    for (const p of sameSession) expect(listed.find((m) => m.pid === p)).toMatchObject({ signalled: false, skipped: 'ancestor' });
     expect(everything).toContain(a);
     const done = killMatching({ name, ppid: process.pid }, 'SIGUSR1');
     expect(done.map((m) => ({ pid: m.pid, signalled: m.signalled })).sort((x, y) => x.pid - y.pid)).toEqual([a, b].sort((x, y) => x - y).map((pid) => ({ pid, signalled: true })));
@@ -205,7 +213,7 @@ describe('killMatching and terminateMatching', () => {
 
   it('an empty query throws', () => {
     expect(() => killMatching({}, 'SIGTERM')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
-    expect(() => killMatching({ name: 'x' }, 'SIGFOO')).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_SIGNAL' }));
+    expect(() => killMatching({ name: 'x' }, 'SIGFOO' as SignalLike)).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_SIGNAL' }));
     return expect(terminateMatching({})).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
   });
 });

@@ -11,6 +11,7 @@ const STATUS = [
   'PPid:\t1',
   'Uid:\t1000\t1001\t1002\t1003',
   'Gid:\t100\t101\t102\t103',
+  'VmRSS:\t    1516 kB',
   'Threads:\t3',
   'SigQ:\t1/95755',
   'SigPnd:\t0000000000000000',
@@ -27,12 +28,15 @@ describe('parseStatus', () => {
     expect(s.uids).toEqual([1000, 1001, 1002, 1003]);
     expect(s.gids).toEqual([100, 101, 102, 103]);
     expect(s.threads).toBe(3);
+    expect(s.vmRssKiB).toBe(1516);
     expect(s.masks).toEqual({ SigPnd: '0000000000000000', ShdPnd: '0000000000000800', SigBlk: '0000000000000800', SigIgn: '0000000000000200', SigCgt: '0000000200014002' });
   });
 
   it('survives truncation, garbage and hostile values', () => {
-    expect(parseStatus('')).toEqual({ uids: null, gids: null, threads: null, masks: {} });
-    expect(parseStatus('Uid:\t1 2\nThreads:\t-4\nSigCgt:\tzzzz\nSigBlk:\t00000000000000000000\n:::')).toEqual({ uids: null, gids: null, threads: null, masks: {} });
+    expect(parseStatus('')).toEqual({ uids: null, gids: null, threads: null, vmRssKiB: null, masks: {} });
+    expect(parseStatus('Uid:\t1 2\nThreads:\t-4\nSigCgt:\tzzzz\nSigBlk:\t00000000000000000000\n:::')).toEqual({ uids: null, gids: null, threads: null, vmRssKiB: null, masks: {} });
+    // VmRSS in any unit but kB, negative or not a number is not a figure.
+    for (const v of ['1516 MB', '-3 kB', 'x kB', '1516', '']) expect(parseStatus(`VmRSS:\t${v}`).vmRssKiB).toBeNull();
     expect(parseStatus(STATUS.slice(0, STATUS.indexOf('SigBlk') + 10)).masks).toEqual({ SigPnd: '0000000000000000', ShdPnd: '0000000000000800' });
   });
 });

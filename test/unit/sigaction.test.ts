@@ -3,6 +3,7 @@
  * call, one native subscription per signal and thread, ref counting,
  * dispatch order, errors, timeouts and aborts.
  */
+import type { SignalLike } from '../../src/signals.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 // vi.mock below is hoisted above this import by vitest.
 import { SyscallError } from '../../src/errors.js';
@@ -81,9 +82,9 @@ describe('signals that are refused before any native call', () => {
     [null, 'ERR_INVALID_ARG_TYPE'], [undefined, 'ERR_INVALID_ARG_TYPE'], [{}, 'ERR_INVALID_ARG_TYPE'], [12n, 'ERR_INVALID_ARG_TYPE'],
   ];
   describe.each([
-    ['onSignal', (s: unknown) => onSignal(s as string, () => {})],
-    ['signalEvents', (s: unknown) => signalEvents(s as string)],
-    ['waitForSignal', (s: unknown) => waitForSignal(s as string)],
+    ['onSignal', (s: unknown) => onSignal(s as SignalLike, () => {})],
+    ['signalEvents', (s: unknown) => signalEvents(s as SignalLike)],
+    ['waitForSignal', (s: unknown) => waitForSignal(s as SignalLike)],
   ])('%s', (_name, call) => {
     it.each(refused)('%s -> %s', (sig, code) => {
       const e = errorOf(() => call(sig));
@@ -113,7 +114,7 @@ describe('argument checks', () => {
     [() => waitForSignal('SIGUSR2', { timeoutMs: NaN }), 'ERR_OUT_OF_RANGE'],
     [() => waitForSignal('SIGUSR2', { timeoutMs: Infinity }), 'ERR_OUT_OF_RANGE'],
     [() => waitForSignal('SIGUSR2', { timeoutMs: 2 ** 31 }), 'ERR_OUT_OF_RANGE'],
-    [() => signalStats('SIGFOO'), 'ERR_UNKNOWN_SIGNAL'],
+    [() => signalStats('SIGFOO' as SignalLike), 'ERR_UNKNOWN_SIGNAL'],
     [() => getDisposition(99), 'ERR_UNKNOWN_SIGNAL'],
     [() => getDisposition(null as never), 'ERR_INVALID_ARG_TYPE'],
   ])('%#: %s, before any native call', (call, code) => {

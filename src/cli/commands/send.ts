@@ -1,6 +1,8 @@
 import { signalName } from '../../catalogue.js';
 import { isSyscallError } from '../../errors.js';
 import { kill, killpg, sigqueue } from '../../kill.js';
+import { assertGroupNotProtected } from '../../protected.js';
+import { validatePgid } from '../../validate.js';
 import { CliError, EXIT, json, parse, parsePid, parseSignal, usageError, type Command } from '../io.js';
 
 export const send: Command = {
@@ -13,7 +15,8 @@ sigkit send [-s SIG] -g PGID
   PGID. Names (TERM, SIGTERM, RTMIN+3) and numbers are accepted.
   -s, --signal SIG   the signal
   -q, --queue VALUE  sigqueue with this int32 payload (the receiver sees SI_QUEUE)
-  -g, --group PGID   killpg: the whole process group
+  -g, --group PGID   killpg: the whole process group (never 0 or 1, never
+                     sigkit's own group or one holding its ancestors)
   --json             one result per target
 
   Every argument is checked before anything is sent. Exit 0 when every target
@@ -40,7 +43,13 @@ sigkit send [-s SIG] -g PGID
     const results: Array<{ target: number; group: boolean; signal: string; ok: boolean; error?: string }> = [];
     for (const target of targets) {
       try {
-        if (values.group !== undefined) killpg(target, sig);
+        // A group is a high-level target: never our own group, or one that
+        // holds an ancestor (the shell's job) or PID 1 (protected.ts).
+        if (values.group !== undefined) {
+          validatePgid(target); // 1 is kill(-1): a usage error before any other check
+          assertGroupNotProtected(target);
+          killpg(target, sig);
+        }
         else if (value !== undefined) sigqueue(target, sig, value);
         else kill(target, sig);
         results.push({ target, group: values.group !== undefined, signal: name, ok: true });

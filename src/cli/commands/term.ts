@@ -29,7 +29,10 @@ export const term: Command = {
   --tree          PID and all its descendants (frozen first, so forks cannot escape)
   --group         PID is a process group id: every member
   --json          the results
-  Exit 0 when everything exited, 1 when something is still running.`,
+  Never this process, its ancestors, PID 1 or (--group) sigkit's own group:
+  those are refused before anything is sent (ERR_SIGKIT_PROTECTED).
+  Exit 0 when everything exited, 1 when something is still running, was
+  not found or was refused.`,
   async run(args, io) {
     const { values, positionals } = parse(args, {
       grace: { type: 'string' },
@@ -41,7 +44,7 @@ export const term: Command = {
     if (values.grace !== undefined && values.steps !== undefined) throw usageError('give --grace or --steps, not both');
     const pids = positionals.map((p) => parsePid(p, values.group ? 'PGID' : 'PID'));
     if (pids.length === 0) throw usageError(`missing ${values.group ? 'PGID' : 'PID'}`);
-    const steps = values.steps !== undefined
+    const steps: TerminateStep[] = values.steps !== undefined
       ? parseSteps(values.steps)
       : [{ signal: 'SIGTERM', waitMs: parseDuration(values.grace ?? '5s', '--grace') }, { signal: 'SIGKILL', waitMs: 2000 }];
     const live = !values.json;
@@ -59,6 +62,8 @@ export const term: Command = {
         return await terminate(pid, opts);
       } catch (e) {
         if (isSyscallError(e)) return { pid, exited: false, error: `${e.syscall} ${pid}: ${e.code === 'ESRCH' ? 'no such process or group' : e.code === 'EPERM' ? 'not permitted' : e.code} (${e.code})` };
+        // A protected target (this process, an ancestor, PID 1, our own group): refused, nothing sent.
+        if ((e as { code?: string }).code === 'ERR_SIGKIT_PROTECTED') return { pid, exited: false, error: `${(e as Error).message} (ERR_SIGKIT_PROTECTED)` };
         throw e;
       }
     }));
@@ -71,19 +76,24 @@ export const term: Command = {
         if (!values.json) io.err(`sigkit term: ${res.error}\n`);
         continue;
       }
+      // "No such process" fails in every command, as in send: exit 1, one line.
+      if (res.notFound) {
+        failed++;
+        if (!values.json) io.err(`sigkit term: ${values.group ? 'process group ' : ''}${res.pid}: no such ${values.group ? 'process group' : 'process'}\n`);
+        continue;
+      }
       if (!res.exited) failed++;
       if (values.json) continue;
       const ended = `${res.forced ? red(io, 'killed (forced)') : green(io, 'exited gracefully')} after ${humanMs(res.exitedAfterMs ?? 0)}${res.exit ? ` (${res.exit.signal ?? `code ${res.exit.code}`})` : ''}`;
-      const how = res.notFound
-        ? 'was not running'
-        : !res.exited
+      const how = !res.exited
           ? red(io, 'still running after the last step')
           : res.zombie
             ? `${res.steps?.length ? ended : 'had already exited'}; a zombie until its parent ${res.ppid} reaps it`
             : ended;
       io.out(`${values.group ? 'group ' : ''}${res.pid}${res.members ? ` (${res.members.length} processes)` : ''}: ${how}\n`);
     }
-    if (failed > 0 && values.json) return EXIT.FAILED;
+    // Each failure above printed its own line; a summary only when several targets were given.
+    if (failed > 0 && (values.json || results.length === 1)) return EXIT.FAILED;
     if (failed > 0) throw new CliError(`${failed} of ${results.length} did not exit`);
     return EXIT.OK;
   },

@@ -48,14 +48,14 @@ export const wait: Command = {
   itself. Works for any process, not only children of the caller.
   A zombie (exited, not yet reaped by its parent) counts as exited, and
   the output says so and names the parent that must reap it. A PID that
-  names no process is taken as already exited: it says "not running" and
-  exits 0 at once (as tail --pid does).
+  names no process (or a thread id) fails at once with exit 1, "no such
+  process", as in every sigkit command.
   -t, --timeout T   give up after T (500ms, 5s, 2m; a bare number is seconds)
   --json            one record: { pid, exited, alreadyExited, zombie, parent?,
                     notFound, waitedMs, timeoutMs? }
 
-  Exit 0 once PID is not running, 1 when the timeout passed first (it is
-  still running), 2 on bad usage. The exit status of a process that is not
+  Exit 0 once PID is not running, 1 when there is no such process or the
+  timeout passed first (it is still running), 2 on bad usage. The exit status of a process that is not
   your child is not shown: only its parent can read it.`,
   async run(args, io) {
     const { values, positionals } = parse(args, { timeout: { type: 'string', short: 't' } });
@@ -90,13 +90,16 @@ export const wait: Command = {
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     };
     if (values.json) json(io, record);
+    if (record.notFound) {
+      if (values.json) return EXIT.FAILED;
+      throw new CliError(`pid ${pid}: no such process`);
+    }
     if (!exited) throw new CliError(`pid ${pid} is still running after ${humanMs(timeoutMs!)} (timeout)`);
     if (values.json) return EXIT.OK;
     const zombieNote = after.state === 'zombie'
       ? `it is a zombie: exited, not yet reaped by its parent ${after.parent.pid} (${printable(after.parent.comm)})`
       : '';
-    if (before.state === 'gone') io.out(`pid ${pid} is not running (no such process)\n`);
-    else if (before.state === 'zombie') io.out(`pid ${pid} has already exited: ${zombieNote}\n`);
+    if (before.state === 'zombie') io.out(`pid ${pid} has already exited: ${zombieNote}\n`);
     else io.out(`pid ${pid} exited after ${humanMs(waitedMs)}${zombieNote ? `; ${zombieNote}` : ''}\n`);
     return EXIT.OK;
   },
