@@ -102,7 +102,7 @@ class Pidfd final : public LoopResource {
 
   // Polls the pidfd for readability on this env's loop and calls `cb` once
   // with the poll events (or a negative libuv error) -> 0 | -errno.
-  int Watch(Napi::Function cb) {
+  int Watch(Napi::Function cb, bool ref) {
     if (fd_ < 0) return -EBADF;
     if (box_ != nullptr) return -EBUSY;
     if (resources_->closing()) return -ECANCELED;
@@ -121,6 +121,7 @@ class Pidfd final : public LoopResource {
       CloseBox(box);
       return r;
     }
+    if (!ref) uv_unref(reinterpret_cast<uv_handle_t*>(&box->handle));
     box_ = box;
     cb_ = Napi::Persistent(cb);
     return 0;
@@ -303,7 +304,8 @@ Napi::Value PidfdInfoExitProbe(const Napi::CallbackInfo& info) {
 
 // pidfdWatch(pidfd, callback) -> 0 | -errno. Calls callback(events) once
 // when the process exits (or callback(-errno) if polling fails). The poll is
-// ref'd: a pending wait keeps the loop alive, like a timer.
+// ref'd (a pending wait keeps the loop alive, like a timer) unless a third
+// argument is false (exitOf: the child's own handle decides).
 Napi::Value PidfdWatch(const Napi::CallbackInfo& info) {
   Pidfd* p = ArgPidfd(info, 0);
   if (p == nullptr) return Napi::Value();
@@ -311,7 +313,8 @@ Napi::Value PidfdWatch(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(info.Env(), "sigkit native: expected a function").ThrowAsJavaScriptException();
     return Napi::Value();
   }
-  return Napi::Number::New(info.Env(), p->Watch(info[1].As<Napi::Function>()));
+  bool ref = info.Length() < 3 || info[2].ToBoolean().Value();
+  return Napi::Number::New(info.Env(), p->Watch(info[1].As<Napi::Function>(), ref));
 }
 
 // pidfdUnwatch(pidfd) -> 0. Stops a pending watch; its callback never runs.

@@ -33,17 +33,33 @@
 //   pipe) are never read; once that pipe is full libuv's write fails with
 //   EAGAIN, which libuv tolerates. sigkit then chains to libuv's handler so
 //   that Node's process.on listeners and child_process keep working.
+// * Other copies of sigkit (two versions in one node_modules tree, each with
+//   its own static state): see "copies" below. Each copy exports one
+//   versioned table (sigkit_signal_peer_v1) that another copy finds from the
+//   handler address it reads with sigaction(2) (dladdr, then dlsym on that
+//   object). A copy installs over another copy like over anyone (chaining
+//   to it), never chains to a copy that already reaches it, and leaves the
+//   chain by handing its links to whoever holds it: the copy above it, or
+//   the kernel when it is on top. A copy that only a foreign handler reaches
+//   stays in place as a pass-through link. Every copy pins itself in memory
+//   (RTLD_NODELETE): Node dlcloses an addon loaded only by a worker when the
+//   worker ends, and a handler address must stay valid for as long as
+//   anyone may call it.
 #include "common.h"
 
+#include <dlfcn.h>
+#include <link.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include <atomic>
+#include <cstdio>
 #include <mutex>
 
 namespace sigkit {
@@ -113,6 +129,9 @@ struct SignalState {
   struct sigaction libuv;       // after the guard started: libuv's handler
   bool restore_original = false;
   bool guard_ready = false;
+  // Our handler is installed or reachable (a link of someone's chain), and
+  // the guard is started. May outlive envs == 0: a pass-through link.
+  bool in_chain = false;
   uv_signal_t guard;
 };
 
@@ -258,25 +277,254 @@ int Sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
   return sigaction(sig, act, old) == 0 ? 0 : -errno;
 }
 
+// The handler address of an action, whichever its convention; nullptr for
+// SIG_DFL / SIG_IGN.
+inline void* HandlerAddress(const struct sigaction& sa) {
+  if (!IsFunction(sa)) return nullptr;
+  return IsInfo(sa) ? reinterpret_cast<void*>(sa.sa_sigaction) : reinterpret_cast<void*>(sa.sa_handler);
+}
+
+// What link k of our chain for sig calls, or nullptr.
+void* LinkAddress(int sig, int k) {
+  const Chain& c = g_chain[sig][k];
+  if (InfoHandler info = c.info.load(std::memory_order_acquire)) return reinterpret_cast<void*>(info);
+  return reinterpret_cast<void*>(c.plain.load(std::memory_order_acquire));
+}
+
+// Rebuilds a struct sigaction of chain link k (for handing it to a peer).
+struct sigaction LinkAction(int sig, int k) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  const Chain& c = g_chain[sig][k];
+  if (InfoHandler info = c.info.load(std::memory_order_acquire)) {
+    sa.sa_sigaction = info;
+    sa.sa_flags = SA_SIGINFO;
+  } else if (PlainHandler plain = c.plain.load(std::memory_order_acquire)) {
+    sa.sa_handler = plain;
+  } else {
+    sa.sa_handler = SIG_DFL;  // no link
+  }
+  return sa;
+}
+
 int InstallOurs(int sig) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = OnSignal;
   // SA_SIGINFO: the sender's pid/uid, si_code and payload. SA_RESTART: the
   // signal may land on a threadpool thread; its syscalls must not start
-  // failing with EINTR. No SA_NODEFER/SA_RESETHAND.
-  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  // failing with EINTR. SA_ONSTACK: a thread that set up an alternate
+  // signal stack (sigaltstack(2): Go runtimes, crash reporters, a thread
+  // near the end of its stack) gets the handler there, as every handler in a
+  // shared process should. No SA_NODEFER/SA_RESETHAND.
+  sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
   // Block every signal while the handler runs on a thread: libuv's handler,
   // which we chain to, takes a lock that is not reentrant.
   sigfillset(&sa.sa_mask);
   return Sigaction(sig, &sa, nullptr);
 }
 
+// ---- copies -----------------------------------------------------------------
+//
+// Two copies of sigkit (two paths, so two objects with their own statics)
+// share the kernel's one disposition per signal and libuv's one registry.
+// Without a protocol they hurt each other: each one's process.on hook
+// re-installed its handler over the other's and chained to it, a cycle that
+// overflowed the stack on the next delivery; and one that left from under
+// the other cleared its chain, silencing Node's listeners.
+//
+// The protocol (v1), for each signal:
+// * Installing over a copy is installing over anyone: chain to it.
+// * Re-asserting (after a process.on change) does nothing when the current
+//   handler is a copy whose chain reaches ours: we are still called.
+// * Leaving (no subscriber left in this copy):
+//   - on top: first absorb every pass-through copy right below (take its
+//     links and restore state; it is out), then give the signal back as a
+//     lone copy would;
+//   - under a copy: hand our links and restore state to the copy directly
+//     above us (it now calls what we called and restores what we would
+//     have), and we are out;
+//   - under a foreign handler (which may call us): stay, as a pass-through
+//     link that only chains; a later subscriber reactivates it in place.
+// * Guards: a copy keeps its libuv guard while it is in the chain, so libuv
+//   resets nothing until the last copy leaves; a copy that hands over stops
+//   its guard only while the receiving copy's guard holds libuv.
+// Calls into a peer take the peer's lock with try_lock and answer -EAGAIN
+// when it is busy: the caller drops its own lock and tries again, so two
+// copies leaving at once on two threads never deadlock.
+
+constexpr uint32_t kPeerMagic = 0x4b474953;  // "SIGK"
+constexpr uint32_t kPeerVersion = 1;
+constexpr int kMaxDepth = 64;  // copies in one chain, far more than any install
+
+// What a copy hands over when it leaves the chain.
+struct PeerLinks {
+  struct sigaction chain[2];  // SIG_DFL: no link
+  struct sigaction libuv;     // what to put back when on top
+  struct sigaction original;  // what was there before the first copy
+  int restore_original;
+};
+
+struct PeerApi {
+  uint32_t magic;
+  uint32_t version;
+  uint32_t size;
+  uint32_t links_size;
+  InfoHandler handler;
+  // Lock-free: the handler address that link k of this copy's chain calls.
+  void* (*link)(int sig, int k);
+  // Called by the copy directly above: if this copy is a pass-through link
+  // (no subscriber), hand over its links and leave: 1. Active: 0. Not in
+  // the chain: -ESRCH. Busy: -EAGAIN.
+  int (*take_over)(int sig, PeerLinks* out);
+  // Called by the copy directly below, which is leaving: if a link of this
+  // copy calls `old_handler`, adopt `in` in its place: 1. No such link: 0.
+  // Not in the chain: -ESRCH. Busy: -EAGAIN.
+  int (*replace_link)(int sig, void* old_handler, const PeerLinks* in);
+};
+
+void* PeerLink(int sig, int k) {
+  if (sig <= 0 || sig >= _NSIG || k < 0 || k > 1) return nullptr;
+  return LinkAddress(sig, k);
+}
+
+PeerLinks MyLinks(int sig) {
+  SignalState& st = g_sig[sig];
+  PeerLinks out;
+  memset(&out, 0, sizeof out);
+  out.chain[0] = LinkAction(sig, 0);
+  out.chain[1] = LinkAction(sig, 1);
+  out.libuv = st.libuv;
+  out.original = st.original;
+  out.restore_original = st.restore_original ? 1 : 0;
+  return out;
+}
+
+void AdoptLinks(int sig, const PeerLinks& in) {
+  SignalState& st = g_sig[sig];
+  SetChain(sig, 0, &in.chain[0]);
+  SetChain(sig, 1, &in.chain[1]);
+  st.libuv = in.libuv;
+  st.original = in.original;
+  st.restore_original = in.restore_original != 0;
+}
+
+int PeerTakeOver(int sig, PeerLinks* out) {
+  if (sig <= 0 || sig >= _NSIG) return -EINVAL;
+  std::unique_lock<std::mutex> lock(g_mu, std::try_to_lock);
+  if (!lock.owns_lock()) return -EAGAIN;
+  SignalState& st = g_sig[sig];
+  if (!st.in_chain) return -ESRCH;
+  if (st.envs > 0) return 0;
+  *out = MyLinks(sig);
+  // The caller is in the chain, so its guard holds libuv: stopping ours
+  // changes no disposition.
+  uv_signal_stop(&st.guard);
+  st.in_chain = false;
+  return 1;
+}
+
+int PeerReplaceLink(int sig, void* old_handler, const PeerLinks* in) {
+  if (sig <= 0 || sig >= _NSIG || old_handler == nullptr) return -EINVAL;
+  std::unique_lock<std::mutex> lock(g_mu, std::try_to_lock);
+  if (!lock.owns_lock()) return -EAGAIN;
+  SignalState& st = g_sig[sig];
+  if (!st.in_chain) return -ESRCH;
+  if (LinkAddress(sig, 0) != old_handler && LinkAddress(sig, 1) != old_handler) return 0;
+  AdoptLinks(sig, *in);
+  return 1;
+}
+
+}  // namespace
+}  // namespace sigkit
+
+// The one symbol sigkit exports: how another copy recognises this one.
+extern "C" __attribute__((visibility("default"))) const sigkit::PeerApi sigkit_signal_peer_v1 = {
+    sigkit::kPeerMagic,           sigkit::kPeerVersion,  sizeof(sigkit::PeerApi), sizeof(sigkit::PeerLinks),
+    sigkit::OnSignal,             sigkit::PeerLink,      sigkit::PeerTakeOver,    sigkit::PeerReplaceLink,
+};
+
+namespace sigkit {
+namespace {
+
+// The path of the loaded object whose segments hold `addr` (empty for the
+// executable). dl_iterate_phdr rather than dladdr: dladdr also looks for the
+// nearest symbol, a linear scan of the node executable's ~100,000 dynamic
+// symbols (0.7 ms) for libuv's handler.
+struct ObjectLookup {
+  uintptr_t addr;
+  const char* name;
+};
+
+int FindObject(struct dl_phdr_info* info, size_t, void* arg) {
+  auto* q = static_cast<ObjectLookup*>(arg);
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD) continue;
+    uintptr_t start = info->dlpi_addr + ph.p_vaddr;
+    if (q->addr >= start && q->addr < start + ph.p_memsz) {
+      q->name = info->dlpi_name;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+// The peer table of the copy whose handler is at `handler`, or nullptr for
+// anything else (libuv's, a foreign handler, an older sigkit). Not
+// async-signal-safe (the loader's lock): called under g_mu, never in a handler.
+const PeerApi* Identify(void* handler) {
+  if (handler == nullptr) return nullptr;
+  if (handler == reinterpret_cast<void*>(OnSignal)) return &sigkit_signal_peer_v1;
+  ObjectLookup q{reinterpret_cast<uintptr_t>(handler), nullptr};
+  // Node loads an addon by its absolute path. Anything else (the node
+  // executable, where libuv's handler lives, has an empty name) is not a
+  // copy, and dlopen() of a bare name would search the library path.
+  if (dl_iterate_phdr(FindObject, &q) == 0 || q.name == nullptr || strchr(q.name, '/') == nullptr) return nullptr;
+  // RTLD_NOLOAD: the handle of the object already loaded, never a new load.
+  void* lib = dlopen(q.name, RTLD_LAZY | RTLD_NOLOAD);
+  if (lib == nullptr) return nullptr;
+  auto* api = static_cast<const PeerApi*>(dlsym(lib, "sigkit_signal_peer_v1"));
+  dlclose(lib);  // balances RTLD_NOLOAD's reference; every copy is NODELETE
+  if (api == nullptr || api->magic != kPeerMagic || api->version != kPeerVersion || api->size != sizeof(PeerApi) ||
+      api->links_size != sizeof(PeerLinks) || reinterpret_cast<void*>(api->handler) != handler) {
+    return nullptr;
+  }
+  return api;
+}
+
+// True when `handler` is a copy whose chain (through copies) calls ours.
+bool ChainReachesUs(int sig, void* handler) {
+  for (int depth = 0; depth < kMaxDepth && handler != nullptr; depth++) {
+    if (handler == reinterpret_cast<void*>(OnSignal)) return true;
+    const PeerApi* p = Identify(handler);
+    if (p == nullptr) return false;
+    if (p->link(sig, 1) == reinterpret_cast<void*>(OnSignal)) return true;
+    handler = p->link(sig, 0);
+  }
+  return false;
+}
+
+// Pins this copy in memory: Node dlcloses an addon that only a worker
+// loaded when that worker ends, and our handler may still be installed or
+// be a link in another copy's chain.
+void PinSelf() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    Dl_info di;
+    if (dladdr(reinterpret_cast<void*>(OnSignal), &di) == 0 || di.dli_fname == nullptr) return;
+    void* self = dlopen(di.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+    if (self != nullptr) dlclose(self);  // NODELETE stays; the reference goes
+  });
+}
+
 void GuardCallback(uv_signal_t*, int) {}  // never called: the loop never runs
 
-// First subscriber anywhere in the process: take the signal over. Under g_mu.
+// First subscriber anywhere in this copy: take the signal over, or
+// reactivate our pass-through link. Under g_mu.
 int Install(int sig) {
   SignalState& st = g_sig[sig];
+  if (st.in_chain) return 0;  // a pass-through link below a foreign handler
   struct sigaction before;
   int r = Sigaction(sig, nullptr, &before);
   if (r < 0) return r;
@@ -290,7 +538,8 @@ int Install(int sig) {
     if (r < 0) return r;
     st.guard_ready = true;
   }
-  // libuv installs its handler now unless it already has a handle for sig.
+  // libuv installs its handler now unless it already has a handle for sig
+  // (a process.on listener, child_process for SIGCHLD, another copy's guard).
   r = uv_signal_start(&st.guard, GuardCallback, sig);
   if (r < 0) return r;
   struct sigaction after;
@@ -318,34 +567,78 @@ int Install(int sig) {
     uv_signal_stop(&st.guard);
     return r;
   }
+  st.in_chain = true;
   return 0;
 }
 
-// Last subscriber anywhere is gone: give the signal back. Under g_mu.
-int Uninstall(int sig) {
+// On top: give the signal back. Under g_mu. The chain is left as it is:
+// a handler already running on another thread still passes through it.
+int GiveBack(int sig) {
   SignalState& st = g_sig[sig];
-  struct sigaction cur;
-  int r = Sigaction(sig, nullptr, &cur);
+  // Hand the signal to libuv's handler (or the copy below us) first, so
+  // that stopping the guard below is what libuv does without sigkit: keep
+  // its handler while Node still listens, else reset to SIG_DFL.
+  int r = Sigaction(sig, IsFunction(st.libuv) ? &st.libuv : &st.original, nullptr);
   if (r < 0) return r;
-  bool ours = IsOurs(cur);
-  // Hand the signal to libuv's handler first, so that stopping the guard
-  // below is what libuv does without sigkit: keep its handler while Node
-  // still listens, else reset to SIG_DFL.
-  if (ours) {
-    r = Sigaction(sig, IsFunction(st.libuv) ? &st.libuv : &st.original, nullptr);
-    if (r < 0) return r;
-  }
-  SetChain(sig, 0, nullptr);
-  SetChain(sig, 1, nullptr);
   uv_signal_stop(&st.guard);
+  st.in_chain = false;
   struct sigaction now;
   r = Sigaction(sig, nullptr, &now);
   if (r < 0) return r;
-  if (IsDefault(now)) {
-    // What was there before sigkit (or what someone installed over it).
-    const struct sigaction* want = ours ? (st.restore_original ? &st.original : nullptr) : &cur;
-    if (want != nullptr && !IsDefault(*want)) r = Sigaction(sig, want, nullptr);
+  if (IsDefault(now) && st.restore_original && !IsDefault(st.original)) r = Sigaction(sig, &st.original, nullptr);
+  return r;
+}
+
+// The last subscriber of this copy is gone: leave the chain (see "copies").
+// Under g_mu. -EAGAIN: a peer was busy; drop g_mu and call again.
+int Uninstall(int sig) {
+  SignalState& st = g_sig[sig];
+  if (!st.in_chain) return 0;
+  struct sigaction cur;
+  int r = Sigaction(sig, nullptr, &cur);
+  if (r < 0) return r;
+  if (IsOurs(cur)) {
+    // Absorb the pass-through copies right below us.
+    for (int depth = 0; depth < kMaxDepth; depth++) {
+      void* below = LinkAddress(sig, 0);
+      const PeerApi* p = below == reinterpret_cast<void*>(OnSignal) ? nullptr : Identify(below);
+      if (p == nullptr) break;
+      PeerLinks links;
+      int t = p->take_over(sig, &links);
+      if (t == -EAGAIN) return t;
+      if (t != 1) break;
+      AdoptLinks(sig, links);
+    }
+    return GiveBack(sig);
   }
+  // Under a copy: hand our links to the one directly above us.
+  void* h = HandlerAddress(cur);
+  for (int depth = 0; depth < kMaxDepth && h != nullptr; depth++) {
+    const PeerApi* p = Identify(h);
+    if (p == nullptr || p == &sigkit_signal_peer_v1) break;
+    void* ours = reinterpret_cast<void*>(OnSignal);
+    if (p->link(sig, 0) == ours || p->link(sig, 1) == ours) {
+      PeerLinks mine = MyLinks(sig);
+      int t = p->replace_link(sig, ours, &mine);
+      if (t == 1) {
+        uv_signal_stop(&st.guard);  // the copy above holds libuv with its guard
+        st.in_chain = false;
+        return 0;
+      }
+      return -EAGAIN;  // busy, or its links changed meanwhile: look again
+    }
+    h = p->link(sig, 0);
+  }
+  if (IsFunction(cur)) {
+    // A foreign handler is on top and may call us: stay a pass-through link.
+    return 0;
+  }
+  // SIG_DFL or SIG_IGN over ours: nobody calls us any more.
+  uv_signal_stop(&st.guard);
+  st.in_chain = false;
+  struct sigaction now;
+  r = Sigaction(sig, nullptr, &now);
+  if (r == 0 && IsDefault(now) && !IsDefault(cur)) r = Sigaction(sig, &cur, nullptr);
   return r;
 }
 
@@ -379,19 +672,38 @@ int SubscribeLocked(EnvState* st, int sig) {
   return 0;
 }
 
-int UnsubscribeLocked(EnvState* st, int sig) {
+// Leaves the chain of sig once no env of this copy listens, retrying while
+// a peer copy is busy (with g_mu dropped in between, so that a peer waiting
+// for our lock gets it). Under g_mu, held by `lock`.
+int SettleLocked(std::unique_lock<std::mutex>& lock, int sig) {
+  for (int attempt = 0;; attempt++) {
+    if (g_sig[sig].envs != 0) return 0;  // someone subscribed meanwhile
+    int r = Uninstall(sig);
+    if (r != -EAGAIN) return r;
+    lock.unlock();
+    if (attempt < 100) {
+      sched_yield();
+    } else {
+      struct timespec ts = {0, 1000000};  // 1 ms: the peer holds its lock for long
+      nanosleep(&ts, nullptr);
+    }
+    lock.lock();
+  }
+}
+
+int UnsubscribeLocked(std::unique_lock<std::mutex>& lock, EnvState* st, int sig) {
   if ((st->subscribed & SigBit(sig)) == 0) return 0;
   g_slots_for[sig].fetch_and(~SlotBit(st->slot), std::memory_order_seq_cst);
   st->subscribed &= ~SigBit(sig);
-  if (--g_sig[sig].envs == 0) return Uninstall(sig);
+  if (--g_sig[sig].envs == 0) return SettleLocked(lock, sig);
   return 0;
 }
 
 // Unsubscribes everything and returns the slot to the table once no handler
 // can be inside it. Under g_mu.
-void ReleaseSlotLocked(EnvState* st) {
+void ReleaseSlotLocked(std::unique_lock<std::mutex>& lock, EnvState* st) {
   if (st->slot < 0) return;
-  for (int sig = 1; sig < _NSIG; sig++) UnsubscribeLocked(st, sig);
+  for (int sig = 1; sig < _NSIG; sig++) UnsubscribeLocked(lock, st, sig);
   Slot& s = g_slots[st->slot];
   while (s.writers.load(std::memory_order_seq_cst) != 0) sched_yield();
   // Every claimed entry is now published: discard what was not read, so that
@@ -464,8 +776,8 @@ void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* arg) {
   EnvState* st = static_cast<EnvState*>(arg);
   st->closing = true;
   {
-    std::lock_guard<std::mutex> lock(g_mu);
-    ReleaseSlotLocked(st);
+    std::unique_lock<std::mutex> lock(g_mu);
+    ReleaseSlotLocked(lock, st);
   }
   if (st->dispatch != nullptr) napi_delete_reference(st->env, st->dispatch);
   if (st->buffer_ref != nullptr) napi_delete_reference(st->env, st->buffer_ref);
@@ -578,8 +890,8 @@ Napi::Value Unsubscribe(const Napi::CallbackInfo& info) {
   if (!ArgSignal(info, &sig)) return Napi::Value();
   if (sig < 0) return Napi::Number::New(info.Env(), -EINVAL);
   if (st->slot < 0) return Napi::Number::New(info.Env(), 0);
-  std::lock_guard<std::mutex> lock(g_mu);
-  return Napi::Number::New(info.Env(), UnsubscribeLocked(st, sig));
+  std::unique_lock<std::mutex> lock(g_mu);
+  return Napi::Number::New(info.Env(), UnsubscribeLocked(lock, st, sig));
 }
 
 // sigactionReassert(sig) -> 1 when sigkit's handler had been replaced and
@@ -593,7 +905,9 @@ Napi::Value Reassert(const Napi::CallbackInfo& info) {
   if (g_sig[sig].envs == 0) return Napi::Number::New(info.Env(), 0);
   struct sigaction cur;
   int r = Sigaction(sig, nullptr, &cur);
-  if (r == 0 && !IsOurs(cur)) {
+  // Another copy of sigkit on top whose chain calls ours: all is well, and
+  // installing over it would make a cycle (it chains to us, we to it).
+  if (r == 0 && !IsOurs(cur) && !ChainReachesUs(sig, HandlerAddress(cur))) {
     // A function someone installed over ours is chained from now on; a
     // SIG_DFL/SIG_IGN over ours is simply undone.
     if (Chainable(cur) && !SameHandler(cur, g_sig[sig].libuv)) SetChain(sig, 1, &cur);
@@ -663,6 +977,34 @@ Napi::Value Query(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), kind);
 }
 
+// sigactionRaw(sig) -> [handler, flags, mask] as the kernel holds them
+// (handler and mask as hex strings, flags as a number), or -errno. For
+// tests that must see a disposition exactly: SA_ONSTACK, or "what it was
+// before" down to the handler address.
+Napi::Value Raw(const Napi::CallbackInfo& info) {
+  int32_t sig;
+  if (!ArgInt32(info, 0, &sig)) return Napi::Value();
+  // The kernel's struct sigaction on x86-64 and arm64 (both SA_RESTORER).
+  struct {
+    void* handler;
+    unsigned long flags;
+    void* restorer;
+    uint64_t mask;
+    void* spare[4];
+  } cur;
+  memset(&cur, 0, sizeof cur);
+  long r = syscall(SYS_rt_sigaction, sig, nullptr, &cur, _NSIG / 8);
+  if (r < 0) return Napi::Number::New(info.Env(), -errno);
+  char handler[32], mask[32];
+  snprintf(handler, sizeof handler, "%#lx", static_cast<unsigned long>(reinterpret_cast<uintptr_t>(cur.handler)));
+  snprintf(mask, sizeof mask, "%#llx", static_cast<unsigned long long>(cur.mask));
+  Napi::Array out = Napi::Array::New(info.Env(), 3);
+  out.Set(uint32_t{0}, Napi::String::New(info.Env(), handler));
+  out.Set(uint32_t{1}, Napi::Number::New(info.Env(), static_cast<double>(cur.flags)));
+  out.Set(uint32_t{2}, Napi::String::New(info.Env(), mask));
+  return out;
+}
+
 // sigactionSlotsInUse() -> environments holding a slot (for tests and leaks).
 Napi::Value SlotsInUse(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> lock(g_mu);
@@ -674,6 +1016,7 @@ Napi::Value SlotsInUse(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitSigaction(Napi::Env env, Napi::Object exports) {
+  PinSelf();
   EnvState* st = new EnvState;
   st->env = env;
   if (napi_add_async_cleanup_hook(env, OnEnvCleanup, st, &st->cleanup) != napi_ok) {
@@ -692,6 +1035,7 @@ void InitSigaction(Napi::Env env, Napi::Object exports) {
   fn("sigactionStats", Stats);
   fn("sigactionQuery", Query);
   fn("sigactionSlotsInUse", SlotsInUse);
+  fn("sigactionRaw", Raw);
   exports.Set("sigactionRingCapacity", Napi::Number::New(env, static_cast<double>(kRingCapacity)));
   exports.Set("sigactionEventInts", Napi::Number::New(env, kEventInts));
 }

@@ -110,11 +110,14 @@ export async function demo(): Promise<void> {
 
     step('6. A handle that can never signal a recycled pid');
     const sleeper = track(spawn('sleep', ['30'], { stdio: 'ignore' }));
+    // Listen before anything can make it exit: Node may emit 'exit' in the
+    // same loop turn that the pidfd reports the exit, before exited() resolves.
+    const sleeperExit = once(sleeper, 'exit');
     await once(sleeper, 'spawn');
     const handle = openProcess(sleeper.pid!);
     handle.kill('SIGTERM');
     await handle.exited({ timeoutMs: 2000 });
-    await once(sleeper, 'exit');
+    await sleeperExit;
     try {
       handle.kill('SIGTERM');
     } catch (err) {

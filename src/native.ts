@@ -112,6 +112,8 @@ export interface NativeBinding {
   sigactionQuery(sig: number): number;
   /** Threads holding a slot, process-wide. */
   sigactionSlotsInUse(): number;
+  /** The kernel's action for sig: [handler address (hex), sa_flags, first 64 mask bits (hex)] | -errno. */
+  sigactionRaw(sig: number): [string, number, string] | number;
 
   // pidfd.cc
   /** pidfd_open(2) -> pidfd | -errno */
@@ -124,8 +126,8 @@ export interface NativeBinding {
   pidfdWaitid(pidfd: NativePidfd, noWait: boolean): NativeExit | number;
   /** ioctl(PIDFD_GET_INFO) -> info | -errno */
   pidfdGetInfo(pidfd: NativePidfd): NativePidfdInfo | number;
-  /** Polls on this env's loop; calls back once with the events or -errno -> 0 | -errno */
-  pidfdWatch(pidfd: NativePidfd, callback: (events: number) => void): number;
+  /** Polls on this env's loop (ref'd unless `ref` is false); calls back once with the events or -errno -> 0 | -errno */
+  pidfdWatch(pidfd: NativePidfd, callback: (events: number) => void, ref?: boolean): number;
   /** Stops a pending watch without calling back -> 0 */
   pidfdUnwatch(pidfd: NativePidfd): number;
   /** close(2) -> 0 | -errno (EBADF when already closed) */

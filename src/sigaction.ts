@@ -10,11 +10,11 @@
  * loop alive only when asked, and keeping Node's own `process.on` listeners
  * working beside ours.
  */
-import { checkOptions } from './options.js';
 import { constants as osConstants } from 'node:os';
 import { catalogue } from './catalogue.js';
 import { type CodedError, SyscallError, invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 import { native } from './native.js';
+import { checkOptions } from './options.js';
 import { type SignalEvent, decodeSignalEvent } from './siginfo.js';
 import type { SignalLike } from './signals.js';
 
@@ -34,6 +34,12 @@ export interface SignalEventsOptions {
   ref?: boolean;
   /** Ends the iteration when aborted. */
   signal?: AbortSignal;
+  /**
+   * Events the iterator holds for a consumer that is behind (default
+   * 65,536, like the native queue; 1 .. 2^31-1). Events past it are dropped,
+   * not queued, and counted in {@link signalStats}' `dropped`.
+   */
+  highWaterMark?: number;
 }
 
 /** Options of {@link waitForSignal}. */
@@ -50,7 +56,11 @@ export interface WaitForSignalOptions {
 export interface SignalStats {
   /** Deliveries queued for this thread's listeners. */
   delivered: number;
-  /** Deliveries lost because this thread's queue was full (never silently: counted here). */
+  /**
+   * Deliveries lost because this thread's native queue was full, plus events
+   * a {@link signalEvents} iterator discarded past its `highWaterMark`
+   * (never silently: counted here).
+   */
   dropped: number;
 }
 
@@ -67,6 +77,10 @@ interface Subscriber {
 
 const EMFILE = 24;
 const INT32_MAX = 0x7fffffff;
+/** Default {@link SignalEventsOptions.highWaterMark}: the native ring's size. */
+const DEFAULT_HIGH_WATER_MARK = 65_536;
+// Events signalEvents iterators of this thread discarded, per signal.
+const iteratorDrops = new Map<number, number>();
 // Events handed to JavaScript per native call.
 const BATCH_ROWS = 1024;
 const INTS = native.sigactionEventInts;
@@ -135,23 +149,32 @@ interface Options {
   ref: boolean;
   signal: AbortSignal | undefined;
   timeoutMs: number | undefined;
+  highWaterMark: number;
 }
 
-function validateOptions(opts: unknown, allowTimeout: boolean): Options {
-  if (opts === undefined) return { ref: false, signal: undefined, timeoutMs: undefined };
-  const { ref, signal, timeoutMs } = checkOptions<{ ref?: unknown; signal?: unknown; timeoutMs?: unknown }>(opts, 'options', allowTimeout ? ['ref', 'signal', 'timeoutMs'] : ['ref', 'signal']);
+function validateOptions(opts: unknown, known: readonly string[]): Options {
+  const { ref, signal, timeoutMs, highWaterMark } = checkOptions(opts, 'options', known) as {
+    ref?: unknown; signal?: unknown; timeoutMs?: unknown; highWaterMark?: unknown;
+  };
   if (ref !== undefined && typeof ref !== 'boolean') throw invalidArgType('options.ref', 'of type boolean', ref);
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
   }
-  if (allowTimeout && timeoutMs !== undefined) {
+  if (timeoutMs !== undefined) {
     if (typeof timeoutMs !== 'number') throw invalidArgType('options.timeoutMs', 'of type number', timeoutMs);
     if (!(timeoutMs >= 0 && timeoutMs <= INT32_MAX)) throw outOfRange('options.timeoutMs', `>= 0 and <= ${INT32_MAX}`, timeoutMs);
+  }
+  if (highWaterMark !== undefined) {
+    if (typeof highWaterMark !== 'number') throw invalidArgType('options.highWaterMark', 'of type number', highWaterMark);
+    if (!Number.isInteger(highWaterMark) || highWaterMark < 1 || highWaterMark > INT32_MAX) {
+      throw outOfRange('options.highWaterMark', `an integer >= 1 and <= ${INT32_MAX}`, highWaterMark);
+    }
   }
   return {
     ref: ref === true,
     signal: signal as AbortSignal | undefined,
-    timeoutMs: allowTimeout ? (timeoutMs as number | undefined) : undefined,
+    timeoutMs: timeoutMs as number | undefined,
+    highWaterMark: (highWaterMark as number | undefined) ?? DEFAULT_HIGH_WATER_MARK,
   };
 }
 
@@ -248,6 +271,22 @@ function unsubscribe(n: number, sub: Subscriber): void {
   if (r < 0) throw new SyscallError('sigaction', r, { signal: nameOf(n) });
 }
 
+// Unsubscribing from an abort listener, a timer or a signal listener: an
+// error there would be thrown into the event loop (an uncaught exception in
+// the host), so it becomes a process warning instead. Not expected: the
+// native side only fails if sigaction(2) itself does.
+function unsubscribeInBackground(n: number, sub: Subscriber): void {
+  try {
+    unsubscribe(n, sub);
+  } catch (error) {
+    try {
+      process.emitWarning(error as Error);
+    } catch {
+      // a 'warning' listener threw: nothing left to tell
+    }
+  }
+}
+
 function validateListener(listener: unknown): Listener {
   if (typeof listener !== 'function') throw invalidArgType('listener', 'of type function', listener);
   return listener as Listener;
@@ -270,7 +309,7 @@ function validateListener(listener: unknown): Listener {
  * Does not keep the event loop alive unless `{ ref: true }`.
  *
  * @returns an unsubscribe function (idempotent).
- * @throws TypeError ERR_INVALID_ARG_TYPE (listener, options), ERR_UNKNOWN_SIGNAL,
+ * @throws TypeError ERR_INVALID_ARG_TYPE (listener, options), ERR_INVALID_ARG_VALUE (an unknown option), ERR_UNKNOWN_SIGNAL,
  *   ERR_INVALID_ARG_VALUE (SIGKILL, SIGSTOP, signals 32/33, SIGSEGV, SIGBUS, SIGFPE, SIGILL)
  * @throws Error ERR_SIGKIT_TOO_MANY_THREADS (more than 64 threads listening at once)
  * @throws SyscallError from sigaction(2) (not expected for a valid signal)
@@ -284,15 +323,16 @@ function validateListener(listener: unknown): Listener {
 export function onSignal(signal: SignalLike, listener: (event: SignalEvent) => void, opts?: OnSignalOptions): () => void {
   const n = validateCatchSignal(signal);
   const fn = validateListener(listener);
-  const o = validateOptions(opts, false);
+  const o = validateOptions(opts, ['ref', 'signal']);
   if (o.signal?.aborted) return () => {};
   const sub = subscribe(n, fn, o.ref);
   const abortSignal = o.signal;
+  const onAbort = (): void => unsubscribeInBackground(n, sub);
   const off = (): void => {
-    abortSignal?.removeEventListener('abort', off);
+    abortSignal?.removeEventListener('abort', onAbort);
     unsubscribe(n, sub);
   };
-  abortSignal?.addEventListener('abort', off, { once: true });
+  abortSignal?.addEventListener('abort', onAbort, { once: true });
   return off;
 }
 
@@ -303,9 +343,14 @@ export function onSignal(signal: SignalLike, listener: (event: SignalEvent) => v
  * ends the iteration at once and unsubscribes; queued events not taken yet
  * are discarded.
  *
+ * The queue is bounded: while the consumer is behind by `highWaterMark`
+ * events (default 65,536), newer events are dropped and counted in
+ * `signalStats(signal).dropped`, so a stalled consumer costs bounded memory.
+ *
  * Does not keep the event loop alive unless `{ ref: true }`.
  *
- * @throws TypeError ERR_INVALID_ARG_TYPE, ERR_UNKNOWN_SIGNAL, ERR_INVALID_ARG_VALUE (as {@link onSignal})
+ * @throws TypeError ERR_INVALID_ARG_TYPE, ERR_UNKNOWN_SIGNAL, ERR_INVALID_ARG_VALUE (as {@link onSignal}, and an unknown option)
+ * @throws RangeError ERR_OUT_OF_RANGE (highWaterMark not an integer in 1 .. 2^31-1)
  * @throws Error ERR_SIGKIT_TOO_MANY_THREADS
  * @example
  * const ac = new AbortController();
@@ -316,7 +361,8 @@ export function onSignal(signal: SignalLike, listener: (event: SignalEvent) => v
  */
 export function signalEvents(signal: SignalLike, opts?: SignalEventsOptions): AsyncIterableIterator<SignalEvent> {
   const n = validateCatchSignal(signal);
-  const o = validateOptions(opts, false);
+  const o = validateOptions(opts, ['ref', 'signal', 'highWaterMark']);
+  const hwm = o.highWaterMark;
   const queue: SignalEvent[] = [];
   let head = 0;
   const waiters: Array<(r: IteratorResult<SignalEvent>) => void> = [];
@@ -331,7 +377,8 @@ export function signalEvents(signal: SignalLike, opts?: SignalEventsOptions): As
     queue.length = 0;
     head = 0;
     for (const resolve of waiters.splice(0)) resolve({ value: undefined, done: true });
-    if (sub !== undefined) unsubscribe(n, sub);
+    // Called from return(), an abort listener or a signal listener: never throws.
+    if (sub !== undefined) unsubscribeInBackground(n, sub);
   };
 
   if (abortSignal?.aborted) {
@@ -341,8 +388,11 @@ export function signalEvents(signal: SignalLike, opts?: SignalEventsOptions): As
       const resolve = waiters.shift();
       if (resolve !== undefined) {
         resolve({ value: event, done: false });
-      } else {
+      } else if (queue.length - head < hwm) {
         queue.push(event);
+      } else {
+        // A stalled consumer must not grow this process without bound.
+        iteratorDrops.set(n, (iteratorDrops.get(n) ?? 0) + 1);
       }
     }, o.ref);
     abortSignal?.addEventListener('abort', finish, { once: true });
@@ -393,7 +443,7 @@ export function signalEvents(signal: SignalLike, opts?: SignalEventsOptions): As
  */
 export function waitForSignal(signal: SignalLike, opts?: WaitForSignalOptions): Promise<SignalEvent> {
   const n = validateCatchSignal(signal);
-  const o = validateOptions(opts, true);
+  const o = validateOptions(opts, ['ref', 'signal', 'timeoutMs']);
   const abortSignal = o.signal;
   if (abortSignal?.aborted) return Promise.reject(abortError(abortSignal));
   let resolve!: (e: SignalEvent) => void;
@@ -406,7 +456,7 @@ export function waitForSignal(signal: SignalLike, opts?: WaitForSignalOptions): 
   const finish = (): void => {
     if (timer !== undefined) clearTimeout(timer);
     abortSignal?.removeEventListener('abort', onAbort);
-    unsubscribe(n, sub);
+    unsubscribeInBackground(n, sub); // from a listener, a timer or an abort: never throws
   };
   const onAbort = (): void => {
     finish();
@@ -442,7 +492,7 @@ export function signalStats(signal: SignalLike): SignalStats {
   const n = validateAnySignal(signal);
   const r = native.sigactionStats(n);
   if (typeof r === 'number') throw new SyscallError('sigaction', r, { signal: nameOf(n) });
-  return { delivered: r[0], dropped: r[1] };
+  return { delivered: r[0], dropped: r[1] + (iteratorDrops.get(n) ?? 0) };
 }
 
 /**

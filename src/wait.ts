@@ -25,8 +25,15 @@ import { pidsWithParent } from './proc.js';
 import { validatePid } from './validate.js';
 import { abortError, raceEvent, validateWaitOptions, type WaitOptions } from './waiting.js';
 
+const EINTR = 4;
 const ENOENT = 2;
 const ECHILD = 10;
+const EAGAIN = 11;
+const ENOMEM = 12;
+const ENFILE = 23;
+const EMFILE = 24;
+/** errnos that say "not now" rather than "never": a later pass may succeed. */
+const TRANSIENT = new Set([EINTR, EAGAIN, ENOMEM, ENFILE, EMFILE]);
 
 export type { ExitInfo } from './exit-info.js';
 
@@ -166,8 +173,14 @@ function watchChild(child: ChildProcess): Promise<ExitInfo> {
     return 'unknown'; // kernel < 6.15
   };
   return new Promise<ExitInfo>((resolve, reject) => {
-    const finish = (result: ExitInfo | 'unknown'): void => {
+    let done = false;
+    const end = (): void => {
+      done = true;
+      child.removeListener('exit', onNodeExit);
       native.pidfdClose(pidfd);
+    };
+    const finish = (result: ExitInfo | 'unknown'): void => {
+      end();
       if (result === 'unknown') nodeView(child).then(resolve, reject);
       else resolve(result);
     };
@@ -178,20 +191,35 @@ function watchChild(child: ChildProcess): Promise<ExitInfo> {
           finish(result);
           return;
         }
+        // Unref'd: whether the loop waits for the child is the child's own
+        // handle's business (child.unref() lets the process exit). While it
+        // is ref'd, libuv's handle keeps the loop alive until it reaps the
+        // child, and then Node's 'exit' (below) settles us in that same turn.
         const r = native.pidfdWatch(pidfd, (events) => {
+          if (done) return;
           if (events < 0) {
-            native.pidfdClose(pidfd);
+            end();
             reject(new SyscallError('poll', events, { pid }));
           } else {
             attempt();
           }
-        });
+        }, false);
         if (r < 0) throw new SyscallError('epoll_ctl', r, { pid });
       } catch (error) {
-        native.pidfdClose(pidfd);
+        end();
         reject(error);
       }
     };
+    // libuv reaps every exited child in its SIGCHLD work, which can come in
+    // the same loop turn as the exit, before our pidfd is polled (in the next
+    // turn, which an unref'd poll alone would not wait for). Node emits
+    // 'exit' right there: read what the kernel kept for the pidfd now.
+    const onNodeExit = (): void => {
+      if (done) return;
+      native.pidfdUnwatch(pidfd);
+      attempt();
+    };
+    child.once('exit', onNodeExit);
     attempt();
   });
 }
@@ -205,6 +233,10 @@ function watchChild(child: ChildProcess): Promise<ExitInfo> {
  * Call it right after `spawn()` (any time before the child is reaped): the
  * pidfd is opened at once on this thread, which is race-free. Calling it
  * again for the same child returns the same promise.
+ *
+ * It never keeps the event loop alive by itself: after `child.unref()` the
+ * process may exit while the child runs (the promise then never settles),
+ * as with Node's own `exit` event.
  *
  * @throws TypeError ERR_INVALID_ARG_TYPE (not a ChildProcess); like every error here, as a rejection
  * @throws Error ERR_SIGKIT_SPAWN_FAILED (the child has no pid: spawning failed), ERR_SIGKIT_EXIT_UNAVAILABLE (child_process already reaped it)
@@ -289,25 +321,53 @@ function validateExclude(exclude: unknown, name: string): Iterable<number> | und
   return exclude as Iterable<number>;
 }
 
-function reapPass(exclude: Iterable<number> | undefined): ExitInfo[] {
-  const listed = native.threadChildren();
-  if (typeof listed === 'number' && listed !== -ENOENT) throw new SyscallError('open', listed, { path: '/proc/self/task/<tid>/children' });
-  // Without CONFIG_PROC_CHILDREN: every process whose parent is this process
-  // (children of other threads come back too; __WNOTHREAD makes them ECHILD).
-  const children = typeof listed === 'number' ? pidsWithParent(process.pid) : listed;
-  if (children.length === 0) return [];
+/** What one reaping pass did: the exits it took, and what went wrong on the way. */
+interface Pass {
+  reaped: ExitInfo[];
+  errors: Error[];
+}
+
+// One pass. Never throws: an error on one pid does not stop the others, and
+// exits already reaped are never lost to a later error.
+function reapPass(exclude: Iterable<number> | undefined): Pass {
+  const pass: Pass = { reaped: [], errors: [] };
+  let children: readonly number[];
+  try {
+    const listed = native.threadChildren();
+    if (typeof listed === 'number' && listed !== -ENOENT) {
+      pass.errors.push(new SyscallError('open', listed, { path: '/proc/self/task/<tid>/children' }));
+      return pass;
+    }
+    // Without CONFIG_PROC_CHILDREN: every process whose parent is this process
+    // (children of other threads come back too; __WNOTHREAD makes them ECHILD).
+    children = typeof listed === 'number' ? pidsWithParent(process.pid) : listed;
+  } catch (error) {
+    pass.errors.push(error as Error);
+    return pass;
+  }
+  if (children.length === 0) return pass;
   // libuv's own children on this loop; listed after the children, on the
   // same thread, with no way for libuv to spawn or reap in between.
   const owned = new Set(native.loopChildPids());
-  const skip = exclude === undefined ? undefined : new Set(exclude);
-  const reaped: ExitInfo[] = [];
+  let skip: Set<number> | undefined;
+  try {
+    skip = exclude === undefined ? undefined : new Set(exclude);
+  } catch (error) {
+    pass.errors.push(error as Error); // a throwing iterable of the caller's
+    return pass;
+  }
   for (const pid of children) {
     if (owned.has(pid) || skip?.has(pid)) continue;
     const r = native.waitpid(pid, true);
-    if (typeof r === 'object') reaped.push(toExitInfo(r, pid));
-    else if (r !== 0 && r !== -ECHILD) throw new SyscallError('waitpid', r, { pid });
+    if (typeof r === 'object') pass.reaped.push(toExitInfo(r, pid));
+    else if (r !== 0 && r !== -ECHILD) pass.errors.push(new SyscallError('waitpid', r, { pid }));
   }
-  return reaped;
+  return pass;
+}
+
+function isTransient(error: unknown): boolean {
+  const errno = (error as { errno?: unknown }).errno;
+  return typeof errno === 'number' && TRANSIENT.has(-errno);
 }
 
 /**
@@ -317,16 +377,20 @@ function reapPass(exclude: Iterable<number> | undefined): ExitInfo[] {
  * worker's). Orphans adopted as a subreaper are children of the main thread:
  * call it there.
  *
- * @throws TypeError ERR_INVALID_ARG_TYPE (options, exclude)
- * @throws SyscallError when /proc or waitpid fail unexpectedly
+ * @throws TypeError ERR_INVALID_ARG_TYPE (options, exclude); ERR_INVALID_ARG_VALUE (an unknown option)
+ * @throws SyscallError when /proc or waitpid fail unexpectedly (EMFILE, say). The
+ *   other children are still reaped, and the error's `reaped` holds every exit
+ *   this call took, so none is lost.
  * @example
  * setChildSubreaper();
  * // ... later, or on a timer:
  * for (const info of reapChildren()) console.log(info.pid, info.code ?? info.signal);
  */
 export function reapChildren(options?: ReapOptions): ExitInfo[] {
-  checkOptions(options, 'options', ['exclude']);
-  return reapPass(validateExclude(options?.exclude, 'options.exclude'));
+  const o = checkOptions<ReapOptions>(options, 'options', ['exclude']);
+  const { reaped, errors } = reapPass(validateExclude(o.exclude, 'options.exclude'));
+  if (errors.length > 0) throw Object.assign(errors[0]!, { reaped });
+  return reaped;
 }
 
 // ---------------------------------------------------------------------------
@@ -370,8 +434,18 @@ export function isChildSubreaper(): boolean {
  * startReaper({ onExit: (info) => log(info), intervalMs: 5000, ref: true });
  */
 export interface ReaperOptions {
-  /** Called with each reaped child, after the whole pass. An exception becomes an uncaught exception. */
+  /** Called with each reaped child, after the whole pass. An exception it throws goes to `onError`. */
   onExit?: (info: ExitInfo) => void;
+  /**
+   * Gets what goes wrong in the background (a SyscallError such as EMFILE
+   * from /proc or waitpid, an exception from `onExit`); the reaper keeps
+   * going, and retries a transient errno (EMFILE, ENFILE, ENOMEM, EAGAIN,
+   * EINTR) on a backoff timer of 10 ms doubling to 1 s. In one run of failing
+   * passes each kind of error (syscall and code) is reported once.
+   * Default: `process.emitWarning`. Nothing the reaper does in the background
+   * ever throws into the event loop.
+   */
+  onError?: (error: Error) => void;
   /** Pids to leave alone as well; read at every pass, so a Set you keep updating stays current. */
   exclude?: Iterable<number>;
   /**
@@ -398,14 +472,19 @@ export class Reaper implements Disposable {
   #watch: NativeSigchldWatch | undefined;
   #timer: NodeJS.Timeout | undefined;
   #scheduled: NodeJS.Immediate | undefined;
+  #retry: NodeJS.Timeout | undefined;
+  #retryMs = 0;
+  #reported = new Set<string>();
   #reaped = 0;
   readonly #onExit: ((info: ExitInfo) => void) | undefined;
+  readonly #onError: (error: Error) => void;
   readonly #exclude: Iterable<number> | undefined;
 
   /** @internal Use {@link startReaper}. */
   constructor(key: typeof kCreateReaper, options: Required<Pick<ReaperOptions, 'intervalMs' | 'ref'>> & ReaperOptions) {
     if (key !== kCreateReaper) throw new TypeError('Illegal constructor: use startReaper()');
     this.#onExit = options.onExit;
+    this.#onError = options.onError ?? defaultOnError;
     this.#exclude = options.exclude;
     const watch = native.sigchldWatch(() => this.#schedule());
     if (typeof watch === 'number') throw new SyscallError('sigaction', watch, { signal: 'SIGCHLD' });
@@ -448,7 +527,8 @@ export class Reaper implements Disposable {
     this.#watch = undefined;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     if (this.#scheduled !== undefined) clearImmediate(this.#scheduled);
-    this.#timer = this.#scheduled = undefined;
+    if (this.#retry !== undefined) clearTimeout(this.#retry);
+    this.#timer = this.#scheduled = this.#retry = undefined;
   }
 
   /**
@@ -466,19 +546,64 @@ export class Reaper implements Disposable {
     if (this.#scheduled !== undefined || this.#watch === undefined) return;
     this.#scheduled = setImmediate(() => {
       this.#scheduled = undefined;
-      if (this.#watch === undefined) return;
-      const reaped = reapPass(this.#exclude);
-      this.#reaped += reaped.length;
-      for (const info of reaped) {
-        try {
-          this.#onExit?.(info);
-        } catch (error) {
-          process.nextTick(() => {
-            throw error;
-          });
-        }
-      }
+      if (this.#watch !== undefined) this.#pass();
     });
+  }
+
+  // Runs in the background: nothing in here may throw.
+  #pass(): void {
+    const { reaped, errors } = reapPass(this.#exclude);
+    this.#reaped += reaped.length;
+    for (const info of reaped) {
+      try {
+        this.#onExit?.(info);
+      } catch (error) {
+        this.#report(error instanceof Error ? error : new Error(String(error)), 'onExit');
+      }
+    }
+    if (errors.length === 0) {
+      this.#retryMs = 0;
+      this.#reported.clear();
+      return;
+    }
+    for (const error of errors) {
+      const e = error as Error & { syscall?: string; code?: string };
+      this.#report(e, `${e.syscall ?? e.name} ${e.code ?? ''}`);
+    }
+    if (errors.some(isTransient)) this.#retryLater();
+  }
+
+  // A transient failure (EMFILE, ...): pass again soon, not only at the next
+  // SIGCHLD (which may never come: the zombie is already there).
+  #retryLater(): void {
+    if (this.#retry !== undefined || this.#watch === undefined) return;
+    this.#retryMs = Math.min(this.#retryMs === 0 ? 10 : this.#retryMs * 2, 1000);
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      this.#schedule();
+    }, this.#retryMs);
+    this.#retry.unref();
+  }
+
+  #report(error: Error, kind: string): void {
+    if (kind !== 'onExit') {
+      if (this.#reported.has(kind)) return;
+      this.#reported.add(kind);
+    }
+    try {
+      this.#onError(error);
+    } catch (thrown) {
+      // onError itself failed: say so, and still never throw from here.
+      defaultOnError(thrown instanceof Error ? thrown : new Error(String(thrown)));
+    }
+  }
+}
+
+function defaultOnError(error: Error): void {
+  try {
+    process.emitWarning(error);
+  } catch {
+    // Nothing left to tell: a warning listener threw. Keep going.
   }
 }
 
@@ -493,21 +618,26 @@ export class Reaper implements Disposable {
  * it shares libuv's handler instead of fighting it: while the reaper runs,
  * spawning or closing `child_process` children never resets SIGCHLD.
  *
- * @throws TypeError ERR_INVALID_ARG_TYPE; RangeError ERR_OUT_OF_RANGE (intervalMs)
+ * Background work never throws: errors go to `onError` (default
+ * `process.emitWarning`) and the reaper keeps going; a transient errno such
+ * as EMFILE is retried on a backoff timer.
+ *
+ * @throws TypeError ERR_INVALID_ARG_TYPE; ERR_INVALID_ARG_VALUE (an unknown option); RangeError ERR_OUT_OF_RANGE (intervalMs)
  * @example
  * setChildSubreaper();
- * const reaper = startReaper({ onExit: ({ pid, code, signal }) => log(pid, code ?? signal) });
+ * const reaper = startReaper({ onExit: ({ pid, code, signal }) => log(pid, code ?? signal), onError: (e) => log.warn(e) });
  * process.on('SIGTERM', () => reaper.close());
  */
-export function startReaper(options: ReaperOptions = {}): Reaper {
-  checkOptions(options, 'options', ['onExit', 'exclude', 'intervalMs', 'ref']);
-  const { onExit, intervalMs = 1000, ref = false } = options;
+export function startReaper(options?: ReaperOptions): Reaper {
+  const o = checkOptions<ReaperOptions>(options, 'options', ['onExit', 'onError', 'exclude', 'intervalMs', 'ref']);
+  const { onExit, onError, intervalMs = 1000, ref = false } = o;
   if (onExit !== undefined && typeof onExit !== 'function') throw invalidArgType('options.onExit', 'of type function', onExit);
+  if (onError !== undefined && typeof onError !== 'function') throw invalidArgType('options.onError', 'of type function', onError);
   if (typeof intervalMs !== 'number') throw invalidArgType('options.intervalMs', 'of type number', intervalMs);
   if (!Number.isInteger(intervalMs) || intervalMs < 0 || intervalMs > 0x7fffffff) {
     throw outOfRange('options.intervalMs', 'an integer >= 0 and <= 2147483647', intervalMs);
   }
   if (typeof ref !== 'boolean') throw invalidArgType('options.ref', 'of type boolean', ref);
-  const exclude = validateExclude(options.exclude, 'options.exclude');
-  return new Reaper(kCreateReaper, { onExit, exclude, intervalMs, ref });
+  const exclude = validateExclude(o.exclude, 'options.exclude');
+  return new Reaper(kCreateReaper, { onExit, onError, exclude, intervalMs, ref });
 }

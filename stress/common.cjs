@@ -50,10 +50,28 @@ async function until(fn, ms) {
 
 const fmt = (n) => n.toLocaleString('en-US');
 
+// Least-squares fit y = a + slope * x: growth as a trend over many samples,
+// so that one noisy sample (a GC, an allocator returning pages) decides nothing.
+function slope(xs, ys) {
+  const n = xs.length;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let k = 0; k < n; k++) {
+    sxy += (xs[k] - mx) * (ys[k] - my);
+    sxx += (xs[k] - mx) ** 2;
+    syy += (ys[k] - my) ** 2;
+  }
+  const b = sxx === 0 ? 0 : sxy / sxx;
+  return { slope: b, intercept: my - b * mx, r2: sxx === 0 || syy === 0 ? 0 : (sxy * sxy) / (sxx * syy) };
+}
+
 // The one line the runner reads: { scenario, rows: [{ check, figure, ok }] }.
 function report(scenario, rows, extra = {}) {
   console.log(JSON.stringify({ scenario, rows, ...extra }));
   process.exitCode = rows.every((r) => r.ok) ? 0 : 1;
 }
 
-module.exports = { sigkit, sigsender, watchdog, fdCount, rssKiB, childrenOfMine, tick, sleep, until, fmt, report };
+module.exports = { sigkit, sigsender, watchdog, fdCount, rssKiB, childrenOfMine, tick, sleep, until, fmt, report, slope };

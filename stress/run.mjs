@@ -25,7 +25,7 @@ if (mtime(SENDER) < mtime(src)) {
 
 const scenarios = [
   { name: 'rt-flood', title: '100,000 realtime signals from 4 senders, JS busy', timeoutMs: 60_000 },
-  { name: 'subscribe-churn', title: '100,000 onSignal subscribe/unsubscribe', timeoutMs: 40_000, nodeArgs: ['--expose-gc', '--single-threaded-gc', '--max-semi-space-size=1'] },
+  { name: 'subscribe-churn', title: '200,000 onSignal subscribe/unsubscribe (RSS as a least-squares slope)', timeoutMs: 40_000, nodeArgs: ['--expose-gc', '--single-threaded-gc', '--max-semi-space-size=1'] },
   { name: 'pidfd-churn', title: '10,000 openProcess/close', timeoutMs: 30_000, nodeArgs: ['--expose-gc'] },
   { name: 'spawn-reap', title: '1,000 spawn-and-reap cycles with startReaper', timeoutMs: 40_000 },
   { name: 'workers', title: '4 workers loading/unloading sigkit while signals arrive', timeoutMs: 40_000 },

@@ -6,11 +6,14 @@
  *    both load paths hold the current C++.
  * 2. Builds the C fixtures that report what a signal carried (si_code,
  *    sender, payload), which no Node process can see.
+ * 3. Marks the run (test/helpers/teardown.ts) and returns the teardown that
+ *    fails the run if a process it started or a temp dir it made remains.
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { FIXTURE_BIN, FIXTURE_SRC, PREBUILD_DIR, ROOT } from './paths.js';
+import { checkRun, startRun } from './teardown.js';
 
 function mtime(file: string): number {
   try {
@@ -25,7 +28,7 @@ function newest(dir: string, filter: (f: string) => boolean = () => true): numbe
   return Math.max(0, ...readdirSync(dir).filter(filter).map((f) => mtime(path.join(dir, f))));
 }
 
-export default function setup(): void {
+export default function setup(): () => Promise<void> {
   const sources = Math.max(newest(path.join(ROOT, 'native')), mtime(path.join(ROOT, 'binding.gyp')));
   if (newest(PREBUILD_DIR, (f) => f.endsWith('.node')) < sources) {
     execFileSync('npm', ['run', '--silent', 'prebuildify'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -41,4 +44,7 @@ export default function setup(): void {
     const out = path.join(FIXTURE_BIN, name);
     if (mtime(out) < mtime(src)) execFileSync('cc', ['-O1', '-Wall', '-Wextra', '-Werror', '-o', out, src], { stdio: 'inherit' });
   }
+  // Last: the builds above are not the suite's processes.
+  const run = startRun();
+  return () => checkRun(run);
 }

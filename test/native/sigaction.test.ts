@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getDisposition, signalNumber, signalStats } from '../../src/index.js';
 import { FIXTURE_SRC, SIGSENDER } from '../helpers/paths.js';
+import { runFixture } from '../helpers/fixture.js';
 import { LineReader, exited, start, stopAll } from '../helpers/procs.js';
 
 const FIXTURE = path.join(FIXTURE_SRC, 'sigaction.cjs');
@@ -245,5 +246,20 @@ describe('read-only queries in this process', () => {
 
   it('signalStats is zero where this thread never listened', () => {
     expect(signalStats('SIGRTMIN+7')).toEqual({ delivered: 0, dropped: 0 });
+  });
+});
+
+describe('a guest in the host process', () => {
+  it('installs its handler with SA_ONSTACK (and SA_SIGINFO, SA_RESTART), as the kernel reports it', async () => {
+    const r = await runFixture<{ kind: number; onstack: boolean; siginfo: boolean; restart: boolean }>('sig-resilience.cjs', ['onstack']);
+    expect(r).toMatchObject({ kind: 3, onstack: true, siginfo: true, restart: true });
+  });
+
+  it('a signalEvents consumer that stalls holds highWaterMark events; the rest are dropped and counted', async () => {
+    const r = await runFixture<{ sent: number; hwm: number; stats: { delivered: number; dropped: number }; first: number; last: number; count: number; more: string }>(
+      'sig-resilience.cjs', ['stalled'],
+    );
+    expect(r.stats).toEqual({ delivered: r.sent, dropped: r.sent - r.hwm });
+    expect(r).toMatchObject({ first: 0, last: r.hwm - 1, count: r.hwm, more: 'none' });
   });
 });

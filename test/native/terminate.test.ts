@@ -3,10 +3,10 @@
  * real processes this test starts (detached groups where a group is needed).
  */
 import type { SignalLike } from '../../src/signals.js';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   descendants, isAlive, killMatching, listProcesses, readProcess, terminate, terminateGroup, terminateMatching, terminateTree,
 } from '../../src/index.js';
@@ -17,6 +17,7 @@ import { LineReader, makeZombies, procStateOf, start, stopAll, waitUntil } from 
 afterEach(() => stopAll());
 
 const dir = mkdtempSync(path.join(tmpdir(), 'sigkit-terminate-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function ready(cmd: string, args: string[], opts = {}): Promise<number> {
   const child = start(cmd, args, opts);

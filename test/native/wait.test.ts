@@ -7,6 +7,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
+import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -24,6 +25,7 @@ import {
   type ExitInfo,
 } from '../../src/index.js';
 import { LIB, runFixture } from '../helpers/fixture.js';
+import { FIXTURE_SRC } from '../helpers/paths.js';
 import { LineReader, exited, makeZombies, procStateOf, start, stopAll } from '../helpers/procs.js';
 import { errorOf, rejectionOf } from '../helpers/errors.js';
 import { FALLBACK, NO_PIDFD } from '../helpers/fallback-mode.js';
@@ -345,5 +347,50 @@ describe('startReaper', () => {
   it('never takes another thread\'s children: main reaps while a worker spawns, and the reverse', async () => {
     const r = await runFixture<Record<string, unknown>>('reaper-threads.cjs', ['100']);
     expect(r).toEqual({ workerMismatches: [], mainReaped: 0, mainMismatches: [], workerReaped: 0 });
+  });
+});
+
+describe('a guest in the host process', () => {
+  it('a reaper out of fds: EMFILE goes to onError, the process lives on, and the retry reaps the orphan once fds are back', async () => {
+    // prlimit: Node raises its soft limit to the hard one at start; with both
+    // at 256 the fixture can fill its fd table quickly.
+    const r = await runFixture<{ orphan: number; fillerFds: number; errors: Array<{ name: string; code: string; syscall: string }>; exitsWhileFull: number; exit: ExitInfo; uncaught: string[]; alive: boolean }>(
+      'sig-reaper-emfile.cjs', [], { prefix: ['prlimit', '--nofile=256:256'] },
+    );
+    expect(r.fillerFds).toBeGreaterThan(100);
+    expect(r.errors[0]).toEqual({ name: 'SyscallError', code: 'EMFILE', syscall: 'open' });
+    expect(r.uncaught).toEqual([]);
+    expect(r.exitsWhileFull).toBe(0);
+    expect(r.exit).toMatchObject({ pid: r.orphan, code: null, signal: 'SIGTERM' });
+    expect(r.alive).toBe(true);
+  });
+
+  it('exitOf honours child.unref(): the process exits while the child runs', async () => {
+    const f = start(process.execPath, [path.join(FIXTURE_SRC, 'sig-exitof-unref.cjs'), LIB, 'unref']);
+    const lines = new LineReader(f.stdout!);
+    const m = /^child (\d+)$/.exec(await lines.next(10_000));
+    expect(m).not.toBeNull();
+    const childPid = Number(m![1]);
+    try {
+      expect(await lines.next(10_000)).toBe('loop-empty');
+      // Within a deadline, not when `sleep 30` ends.
+      expect(await exited(f, 10_000)).toEqual({ code: 0, signal: null });
+      expect(procStateOf(childPid)).toBe('S'); // the child runs on (orphaned)
+    } finally {
+      // The fixture's child, orphaned now: ended through a pidfd, never a stale pid.
+      try {
+        const h = openProcess(childPid);
+        nonChildren.push(h);
+      } catch {
+        // already gone
+      }
+    }
+  });
+
+  it('exitOf still holds a ref\'d child\'s process open until the exit is read', async () => {
+    const f = start(process.execPath, [path.join(FIXTURE_SRC, 'sig-exitof-unref.cjs'), LIB, 'ref']);
+    const line = await new LineReader(f.stdout!).next(10_000);
+    expect(JSON.parse(line.replace(/^exit /, ''))).toMatchObject({ code: null, signal: 'SIGRTMIN+2' });
+    expect(await exited(f, 10_000)).toEqual({ code: 0, signal: null });
   });
 });

@@ -15,7 +15,7 @@ const fake = vi.hoisted(() => ({
   calls: [] as string[],
   dispatch: undefined as ((count: number) => void) | undefined,
   buffer: undefined as Int32Array | undefined,
-  results: { init: 0, subscribe: 0, query: 0, stats: [0, 0] as [number, number] | number },
+  results: { init: 0, subscribe: 0, unsubscribe: 0, query: 0, stats: [0, 0] as [number, number] | number },
 }));
 
 vi.mock('../../src/native.js', () => ({
@@ -38,7 +38,7 @@ vi.mock('../../src/native.js', () => ({
       return 0;
     },
     sigactionSubscribe: (sig: number) => (fake.calls.push(`subscribe ${sig}`), fake.results.subscribe),
-    sigactionUnsubscribe: (sig: number) => (fake.calls.push(`unsubscribe ${sig}`), 0),
+    sigactionUnsubscribe: (sig: number) => (fake.calls.push(`unsubscribe ${sig}`), fake.results.unsubscribe),
     sigactionReassert: (sig: number) => (fake.calls.push(`reassert ${sig}`), 0),
     sigactionRef: (on: boolean) => void fake.calls.push(`ref ${on}`),
     sigactionStats: (sig: number) => (fake.calls.push(`stats ${sig}`), fake.results.stats),
@@ -57,7 +57,7 @@ function deliver(...rows: Array<[signo: number, code: number, pid: number, uid: 
 const offs: Array<() => void> = [];
 beforeEach(() => {
   fake.calls.length = 0;
-  Object.assign(fake.results, { init: 0, subscribe: 0, query: 0, stats: [0, 0] });
+  Object.assign(fake.results, { init: 0, subscribe: 0, unsubscribe: 0, query: 0, stats: [0, 0] });
 });
 afterEach(() => {
   for (const off of offs.splice(0)) off();
@@ -319,6 +319,111 @@ describe('signalEvents', () => {
     const it = signalEvents('SIGHUP', { signal: AbortSignal.abort() });
     expect(await it.next()).toEqual({ value: undefined, done: true });
     expect(fake.calls).toEqual([]);
+  });
+});
+
+describe('bounded queue and aborts', () => {
+  it('a stalled signalEvents consumer holds highWaterMark events; the rest are dropped and counted in signalStats', async () => {
+    fake.results.stats = [0, 0];
+    const before = signalStats('SIGRTMIN+2').dropped;
+    const events = signalEvents('SIGRTMIN+2', { highWaterMark: 3 });
+    for (let v = 1; v <= 10; v++) deliver([36, -1, 1, 0, v, 0]);
+    expect(signalStats('SIGRTMIN+2').dropped - before).toBe(7);
+    const got: number[] = [];
+    for (let i = 0; i < 3; i++) got.push((await events.next()).value!.value!);
+    expect(got).toEqual([1, 2, 3]); // the oldest are kept, the newest dropped
+    // Room again: the next event is queued, not dropped.
+    deliver([36, -1, 1, 0, 11, 0]);
+    expect((await events.next()).value!.value).toBe(11);
+    expect(signalStats('SIGRTMIN+2').dropped - before).toBe(7);
+    await events.return!();
+  });
+
+  it('the default highWaterMark is 65,536', async () => {
+    const events = signalEvents('SIGRTMIN+3');
+    const before = signalStats('SIGRTMIN+3').dropped;
+    const rows = 1024;
+    for (let batch = 0; batch < 65_536 / rows + 1; batch++) {
+      for (let i = 0; i < rows; i++) fake.buffer!.set([37, -1, 1, 0, batch * rows + i, 0], i * 6);
+      fake.dispatch!(rows);
+    }
+    expect(signalStats('SIGRTMIN+3').dropped - before).toBe(1024);
+    await events.return!();
+  });
+
+  it.each([
+    [{ highWaterMark: 0 }, 'ERR_OUT_OF_RANGE'], [{ highWaterMark: 1.5 }, 'ERR_OUT_OF_RANGE'], [{ highWaterMark: 2 ** 31 }, 'ERR_OUT_OF_RANGE'],
+    [{ highWaterMark: '5' }, 'ERR_INVALID_ARG_TYPE'], [{ highWatermark: 5 }, 'ERR_INVALID_ARG_VALUE'], [[], 'ERR_INVALID_ARG_TYPE'],
+  ])('signalEvents options %j -> %s, before any native call', (opts, code) => {
+    fake.calls.length = 0;
+    expect(errorOf(() => signalEvents('SIGUSR2', opts as never)).code).toBe(code);
+    expect(fake.calls).toEqual([]);
+  });
+
+  it('unknown option keys are refused by every call, naming the nearest known one', () => {
+    expect(errorOf(() => onSignal('SIGUSR2', () => {}, { timeoutMs: 5 } as never))).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    expect(errorOf(() => waitForSignal('SIGUSR2', { timeout: 5 } as never))).toMatchObject({
+      code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/timeoutMs/),
+    });
+    expect(errorOf(() => signalEvents('SIGUSR2', { highWaterMark: 5, sginal: undefined } as never)).code).toBe('ERR_INVALID_ARG_VALUE');
+  });
+
+  it('an abort signalled from inside a listener is noticed at once: not even the rest of the same batch arrives', async () => {
+    const ac = new AbortController();
+    const seen: number[] = [];
+    listen('SIGUSR2', (e) => {
+      seen.push(e.pid);
+      if (e.pid === 2) ac.abort();
+    }, { signal: ac.signal });
+    deliver([12, 0, 1, 0, 0, 0], [12, 0, 2, 0, 0, 0], [12, 0, 3, 0, 0, 0]);
+    expect(seen).toEqual([1, 2]);
+    expect(fake.calls.slice(-1)).toEqual(['unsubscribe 12']);
+
+    // signalEvents: an abort from another listener of the same batch drops
+    // what the iterator had queued and ends it in the same turn.
+    const ac2 = new AbortController();
+    const events = signalEvents('SIGHUP', { signal: ac2.signal });
+    listen('SIGHUP', (e) => {
+      if (e.pid === 2) ac2.abort();
+    });
+    deliver([1, 0, 1, 0, 0, 0], [1, 0, 2, 0, 0, 0], [1, 0, 3, 0, 0, 0]);
+    expect(await events.next()).toEqual({ value: undefined, done: true });
+
+    // waitForSignal: rejects in the same turn as the abort, before any timer.
+    const ac3 = new AbortController();
+    const p = waitForSignal('SIGTERM', { signal: ac3.signal, timeoutMs: 60_000 });
+    let settled = false;
+    p.catch(() => (settled = true));
+    ac3.abort();
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(settled).toBe(true);
+    await expect(p).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
+  });
+});
+
+describe('background paths never throw', () => {
+  it('a failing unsubscribe from a timer, an abort or a listener is a warning, not an uncaught exception', async () => {
+    const warnings: Error[] = [];
+    vi.spyOn(process, 'emitWarning').mockImplementation(((w: Error) => void warnings.push(w)) as never);
+    fake.results.unsubscribe = -22;
+    // The timeout fires in a timer callback.
+    await expect(waitForSignal('SIGUSR1', { timeoutMs: 1 })).rejects.toMatchObject({ code: 'ERR_SIGKIT_TIMEOUT' });
+    // The abort listener.
+    const ac = new AbortController();
+    onSignal('SIGHUP', () => {}, { signal: ac.signal });
+    ac.abort();
+    // A signal listener (waitForSignal resolves from inside dispatch).
+    const got = waitForSignal('SIGTERM');
+    deliver([15, 0, 1, 0, 0, 0]);
+    await got;
+    expect(warnings.map((w) => (w as { code?: string }).code)).toEqual(['EINVAL', 'EINVAL', 'EINVAL']);
+    // An explicit off() still throws: the caller is there to catch it.
+    fake.results.unsubscribe = 0;
+    const off = onSignal('SIGWINCH', () => {});
+    fake.results.unsubscribe = -22;
+    expect(errorOf(off)).toMatchObject({ name: 'SyscallError', code: 'EINVAL' });
+    fake.results.unsubscribe = 0;
   });
 });
 

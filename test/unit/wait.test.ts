@@ -327,6 +327,8 @@ describe('exitOf', () => {
     h.impl.loopChildPids = () => [100];
     const info = exitOf(child(100));
     expect(h.fds[0]!.watches).toBe(1);
+    // Unref'd: the child's own handle decides whether the loop waits (child.unref()).
+    expect(h.calls).toContain('pidfdWatch false');
     h.impl.pidfdWaitid = () => exit({ code: 3 });
     h.fds[0]!.watcher!(POLLIN);
     expect(await info).toMatchObject({ pid: 100, code: 3, signal: null });
@@ -405,6 +407,18 @@ describe('reapChildren', () => {
     expect(errorOf(() => reapChildren())).toMatchObject({ code: 'EINVAL', syscall: 'waitpid', pid: 10 });
   });
 
+  it('an error on one pid reaps the others, and the thrown error carries every exit it took', () => {
+    h.impl.threadChildren = () => [10, 11, 12];
+    h.impl.waitpid = ((pid: number) => (pid === 11 ? -24 : exit({ pid, code: pid }))) as never;
+    const e = errorOf(() => reapChildren()) as Error & { reaped?: Array<{ pid: number }> };
+    expect(e).toMatchObject({ code: 'EMFILE', syscall: 'waitpid', pid: 11 });
+    expect(e.reaped!.map((i) => i.pid)).toEqual([10, 12]);
+  });
+
+  it('options are checked: an unknown key is refused', () => {
+    expect(errorOf(() => reapChildren({ exlude: [] } as never))).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+  });
+
   it('without /proc/.../children it falls back to a ppid scan of /proc', async () => {
     const real = spawn('sleep', ['30'], { stdio: 'ignore' });
     await once(real, 'spawn');
@@ -481,6 +495,63 @@ describe('startReaper', () => {
     vi.advanceTimersByTime(5000);
     await flush();
     expect(passes).toBe(2);
+  });
+
+  it('EMFILE in the background goes to onError, never to the event loop, and the pass is retried until it works', async () => {
+    let passes = 0;
+    h.impl.threadChildren = () => (++passes <= 3 ? -24 : [40]);
+    h.impl.waitpid = () => exit({ pid: 40, code: 0 });
+    const errors: Error[] = [];
+    const got: number[] = [];
+    const uncaught: unknown[] = [];
+    const onUncaught = (e: unknown) => uncaught.push(e);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const r = startReaper({ intervalMs: 0, onError: (e) => errors.push(e), onExit: (i) => got.push(i.pid) });
+      // No SIGCHLD comes: the backoff timer (10, 20, 40 ms) passes again by itself.
+      const deadline = Date.now() + 10_000;
+      while (got.length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 5));
+      r.close();
+      expect(got).toEqual([40]);
+      expect(passes).toBe(4);
+      // One report per kind in a run of failing passes.
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({ name: 'SyscallError', code: 'EMFILE', errno: -24, syscall: 'open' });
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.removeListener('uncaughtException', onUncaught);
+    }
+  });
+
+  it('an exception from onExit, or from onError itself, never escapes: onError, then a warning', async () => {
+    h.impl.threadChildren = () => [50];
+    h.impl.waitpid = () => exit({ pid: 50, code: 0 });
+    const errors: Error[] = [];
+    const r = startReaper({ intervalMs: 0, onExit: () => { throw new Error('boom'); }, onError: (e) => errors.push(e) });
+    await flush();
+    r.close();
+    expect(errors.map((e) => e.message)).toEqual(['boom']);
+
+    const warnings: Error[] = [];
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(((w: Error) => void warnings.push(w)) as never);
+    h.impl.threadChildren = () => -23;
+    const r2 = startReaper({ intervalMs: 0, onError: () => { throw new Error('onError broke'); } });
+    await flush();
+    r2.close();
+    expect(warnings.map((w) => w.message)).toEqual(['onError broke']);
+    // Default onError: process.emitWarning with the error itself.
+    warnings.length = 0;
+    const r3 = startReaper({ intervalMs: 0 });
+    await flush();
+    r3.close();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ name: 'SyscallError', code: 'ENFILE' });
+    warn.mockRestore();
+  });
+
+  it('options: onError must be a function; unknown keys are refused', () => {
+    expect(errorOf(() => startReaper({ onError: 5 } as never))).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    expect(errorOf(() => startReaper({ onErorr: () => {} } as never))).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/onError/) });
   });
 
   it('a failing watcher throws SyscallError', () => {
