@@ -24,7 +24,10 @@ import { openPidfd, pidfdExited, pidfdRefused, waitForExitByPid } from './pidfd.
 import { pidsWithParent } from './proc.js';
 import { validatePid } from './validate.js';
 import { abortError, raceEvent, validateWaitOptions, type WaitOptions } from './waiting.js';
+import { onSignal, type SignalEvent } from './sigaction.js';
 
+const EPERM = 1;
+const ENOSYS = 38;
 const EINTR = 4;
 const ENOENT = 2;
 const ECHILD = 10;
@@ -147,12 +150,75 @@ function nodeView(child: ChildProcess): Promise<ExitInfo> {
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve(build(code, signal))));
 }
 
+/** The exit a SIGCHLD's siginfo tells (CLD_EXITED/KILLED/DUMPED), or null (a stop, a continue). */
+function fromSigchld(e: SignalEvent, pid: number): ExitInfo | null {
+  if (e.status === undefined) return null;
+  if (e.code === 'CLD_EXITED') return toExitInfo({ pid, code: e.status, signal: null, core: false }, pid);
+  if (e.code === 'CLD_KILLED' || e.code === 'CLD_DUMPED') return toExitInfo({ pid, code: null, signal: e.status, core: e.code === 'CLD_DUMPED' }, pid);
+  return null;
+}
+
+/**
+ * exitOf where pidfds (or waitid on them) are refused: the siginfo of the
+ * child's SIGCHLD, caught by sigkit's SA_SIGINFO handler before libuv's runs
+ * (it chains to it), names the true exit, realtime signals included. The
+ * weaker guarantee: SIGCHLD is a standard signal and coalesces, so when
+ * several children exit at once only one siginfo arrives; a child whose
+ * SIGCHLD was merged into another's is reported as Node saw it (a realtime
+ * signal then reads as code 0, as in child_process).
+ */
+function watchChildBySigchld(child: ChildProcess, pid: number): Promise<ExitInfo> {
+  return new Promise<ExitInfo>((resolve, reject) => {
+    let done = false;
+    let off: (() => void) | undefined;
+    const finish = (info: ExitInfo | null): void => {
+      if (done) return;
+      done = true;
+      off?.();
+      child.removeListener('exit', onNodeExit);
+      if (info) resolve(info);
+      else nodeView(child).then(resolve, reject);
+    };
+    // Node's 'exit' and sigkit's dispatch of the same SIGCHLD are both ready
+    // in the loop turn after the signal (sigkit's wake-up is sent first): one
+    // more turn lets the siginfo win; after that, Node's view is all there is.
+    const onNodeExit = (): void => {
+      setImmediate(() => setImmediate(() => finish(null)));
+    };
+    try {
+      // Not ref'd: the child's own handle decides whether the loop waits (child.unref()).
+      off = onSignal('SIGCHLD', (e) => {
+        if (e.pid !== pid) return;
+        const info = fromSigchld(e, pid);
+        if (info) finish(info);
+      });
+    } catch (error) {
+      reject(error);
+      return;
+    }
+    child.once('exit', onNodeExit);
+    if (child.exitCode !== null || child.signalCode !== null) onNodeExit();
+  });
+}
+
 function watchChild(child: ChildProcess): Promise<ExitInfo> {
   const pid = child.pid;
   if (pid === undefined) return Promise.reject(spawnFailed(child));
   if (child.exitCode !== null || child.signalCode !== null) return Promise.reject(exitUnavailable(child));
-  const pidfd = openPidfd(pid);
+  let pidfd: NativePidfd | null;
+  try {
+    pidfd = openPidfd(pid);
+  } catch (error) {
+    if (pidfdRefused(error)) return watchChildBySigchld(child, pid);
+    throw error;
+  }
   if (pidfd === null) return Promise.reject(exitUnavailable(child));
+  // A filter that allows pidfd_open but refuses waitid(P_PIDFD): the siginfo way.
+  const probe = native.pidfdWaitid(pidfd, true);
+  if (probe === -ENOSYS || probe === -EPERM) {
+    native.pidfdClose(pidfd);
+    return watchChildBySigchld(child, pid);
+  }
   // The pidfd names the child (not a process that reused its pid) as long as
   // libuv has not reaped it, i.e. its handle is still active on this loop.
   if (!native.loopChildPids().includes(pid)) {

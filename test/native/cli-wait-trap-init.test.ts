@@ -229,7 +229,11 @@ describe('sigkit init as PID 1 of a new pid namespace', () => {
     const script = [
       // The short sleeps are in the group too and die of the TERM; the loop
       // goes on, and dash runs the trap between two commands.
-      `( trap 'echo grandchild got TERM; exit 0' TERM; while :; do sleep 0.01; done ) & g=$!`,
+      // "ready" only once the subshell has set its trap: it says so with
+      // SIGUSR1 to the shell ($$ is the shell's pid in a subshell too).
+      `r=; trap 'r=1' USR1`,
+      `( trap 'echo grandchild got TERM; exit 0' TERM; kill -USR1 $$; while :; do sleep 0.01; done ) & g=$!`,
+      'while [ -z "$r" ]; do sleep 0.01; done',
       `trap 'wait $g; echo child got TERM; exit 5' TERM`,
       'echo ready',
       'wait $g',
