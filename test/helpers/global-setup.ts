@@ -14,7 +14,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import type { TestProject } from 'vitest/node';
 import { FIXTURE_BIN, FIXTURE_SRC, ROOT } from './paths.js';
 
 /** What global setup did about prebuilds/, for the tests that need it. */
@@ -78,7 +77,12 @@ async function buildPrebuilds(): Promise<PrebuildStatus> {
   return { state, reason: reason ?? '', expected };
 }
 
-export default async function setup(project: TestProject): Promise<void> {
+/** The part of vitest's TestProject used here. */
+interface Project {
+  provide(key: 'prebuilds', value: PrebuildStatus): void;
+}
+
+export default async function setup(project: Project): Promise<void> {
   buildAddon();
   project.provide('prebuilds', await buildPrebuilds());
   mkdirSync(FIXTURE_BIN, { recursive: true });
