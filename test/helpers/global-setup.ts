@@ -67,7 +67,9 @@ async function buildPrebuilds(): Promise<PrebuildStatus> {
   const { zig, reason } = lib.findZig() as { zig: string | null; reason: string | null };
   if (!stale) return { state: 'fresh', reason: '', expected };
   if (zig) {
+    const started = Date.now();
     execFileSync(process.execPath, [script], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    process.stderr.write(`sigkit test setup: built ${expected.length} prebuilds (npm run prebuild:all) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     return { state: 'rebuilt', reason: '', expected };
   }
   const found = expected.filter((f) => existsSync(path.join(ROOT, f)));
