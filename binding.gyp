@@ -1,4 +1,7 @@
 {
+  "variables": {
+    "werror%": "false"
+  },
   "targets": [
     {
       "target_name": "sigkit",
@@ -9,9 +12,13 @@
         "NODE_ADDON_API_DISABLE_DEPRECATED",
         "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"
       ],
-      "cflags": ["-Wall", "-Wextra", "-Werror", "-fvisibility=hidden"],
-      "cflags_cc": ["-Wall", "-Wextra", "-Werror", "-fvisibility=hidden", "-std=c++17"],
+      "cflags": ["-Wall", "-Wextra", "-fvisibility=hidden"],
+      "cflags_cc": ["-Wall", "-Wextra", "-fvisibility=hidden", "-std=c++17"],
       "conditions": [
+        ["werror=='true'", {
+          "cflags": ["-Werror"],
+          "cflags_cc": ["-Werror"]
+        }],
         ["OS=='linux'", {
           "sources": [
             "native/binding.cc",

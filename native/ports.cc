@@ -245,7 +245,13 @@ Napi::Value SockDiag(const Napi::CallbackInfo& info) {
     }
     if (n == 0) break;
     int len = static_cast<int>(n);
+    // NLMSG_OK compares the u32 nlmsg_len with an int length in some uapi
+    // headers (zig's, clang warns); the length must stay signed so that
+    // NLMSG_NEXT cannot wrap it past zero.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
     for (struct nlmsghdr* h = reinterpret_cast<struct nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+#pragma GCC diagnostic pop
       if (h->nlmsg_type == NLMSG_DONE) {
         done = true;
         break;

@@ -307,7 +307,10 @@ class Watch {
     }
   }
 
-  void Request(enum __ptrace_request req, int sig) {
+  // glibc types a request as enum __ptrace_request, musl as int: take
+  // whichever this libc's constants have.
+  using PtraceRequest = decltype(PTRACE_CONT);
+  void Request(PtraceRequest req, int sig) {
     if (ptrace(req, pid_, nullptr, reinterpret_cast<void*>(static_cast<intptr_t>(sig))) != 0 && errno != ESRCH) {
       Emit(kError, {-errno, static_cast<int32_t>(req)});
     }

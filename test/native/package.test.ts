@@ -1,14 +1,21 @@
 /**
- * The package as users get it: loaded from a prebuild alone, installed from
- * the packed tarball into a consumer project, imported as ESM and CommonJS,
- * type-checked, and refused with a clear error on another platform.
+ * The package as users get it: loaded from a prebuild alone, packed with
+ * all four prebuilds, installed from the tarball into a consumer project
+ * with no compiler on PATH, imported as ESM and CommonJS, type-checked, and
+ * refused with a clear error on another platform.
  */
 import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PREBUILD_DIR, ROOT } from '../helpers/paths.js';
+
+// test/helpers/global-setup.ts built prebuilds/ (npm run prebuild:all) or
+// says why not; without them the prebuild tests below skip.
+const prebuilds = inject('prebuilds');
+const noPrebuilds = prebuilds.state === 'none';
+const skipNote = noPrebuilds ? ` (skipped: no prebuilds: ${prebuilds.reason})` : '';
 
 const work = mkdtempSync(path.join(tmpdir(), 'sigkit-package-'));
 
@@ -29,13 +36,12 @@ function runFailing(cmd: string, args: string[], opts: ExecFileSyncOptions = {})
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-describe('prebuilds', () => {
-  // test/helpers/global-setup.ts ran `npm run prebuildify` if the prebuild was stale.
-  it('npm run prebuildify wrote an N-API prebuild for this platform', () => {
+describe(`prebuilds${skipNote}`, () => {
+  it.skipIf(noPrebuilds)('npm run prebuild:all wrote N-API prebuilds for this platform, one per libc', () => {
     // N-API builds carry no ABI tag (one file serves every Node version);
-    // --tag-libc keeps a glibc build from loading on musl.
-    const files = readdirSync(PREBUILD_DIR).filter((f) => f.endsWith('.node'));
-    expect(files).toEqual(['sigkit.glibc.node']);
+    // the libc tag keeps a glibc build from loading on musl.
+    const files = readdirSync(PREBUILD_DIR).filter((f) => f.endsWith('.node')).sort();
+    expect(files).toEqual(['sigkit.glibc.node', 'sigkit.musl.node']);
   });
 
   function copyWithout(buildDir: boolean, prebuilds: boolean): string {
@@ -55,7 +61,7 @@ describe('prebuilds', () => {
     'console.log(JSON.stringify({ where, rtmin: s.Signal.SIGRTMIN, alive: s.isAlive(process.pid) }));',
   ].join('\n');
 
-  it('PREBUILDS_ONLY=1 loads the package from the prebuild alone, build/ removed', () => {
+  it.skipIf(noPrebuilds)('PREBUILDS_ONLY=1 loads the package from the prebuild alone, build/ removed', () => {
     const dir = copyWithout(false, true);
     expect(existsSync(path.join(dir, 'build'))).toBe(false);
     const out = JSON.parse(run(process.execPath, ['-e', probe, dir], { env: { ...process.env, PREBUILDS_ONLY: '1' } }));
@@ -64,28 +70,68 @@ describe('prebuilds', () => {
     expect(out.rtmin).toBeGreaterThanOrEqual(32);
   });
 
-  it('and fails to load without it (the check above can fail)', () => {
+  it.skipIf(noPrebuilds)('and fails to load without it (the check above can fail)', () => {
     const dir = copyWithout(true, false);
     expect(existsSync(path.join(dir, 'build', 'Release', 'sigkit.node'))).toBe(true);
     expect(runFailing(process.execPath, ['-e', probe, dir], { env: { ...process.env, PREBUILDS_ONLY: '1' } })).toMatch(/No native build was found/);
   });
 });
 
-describe('packed tarball in a consumer project', () => {
+/** npm's own CLI script, to run with this node when PATH holds nothing else. */
+function npmCli(): string {
+  if (process.env.npm_execpath?.endsWith('.js')) return process.env.npm_execpath;
+  const npm = (process.env.PATH ?? '').split(':').map((d) => path.join(d, 'npm')).find((f) => existsSync(f));
+  if (!npm) throw new Error('npm not found on PATH');
+  return realpathSync(npm);
+}
+
+const MAX_TARBALL = 2 * 1024 * 1024;
+const FOUR = ['linux-x64/sigkit.glibc.node', 'linux-x64/sigkit.musl.node', 'linux-arm64/sigkit.glibc.node', 'linux-arm64/sigkit.musl.node'];
+
+// Without prebuilds the tarball installs by compiling (normal PATH); the
+// prebuild-specific checks skip, the import and type checks still run.
+describe(`packed tarball in a consumer project${skipNote}`, () => {
   let consumer: string;
+  let packed: { size: number; files: { path: string }[] };
+  /** PATH for the consumer: this node and a shell (npm runs scripts with `sh`), nothing else: no cc, c++, make, python3. */
+  let bareEnv: NodeJS.ProcessEnv;
 
   beforeAll(() => {
     const packDir = mkdtempSync(path.join(work, 'pack-'));
-    run('npm', ['pack', '--ignore-scripts', '--pack-destination', packDir], { cwd: ROOT });
+    [packed] = JSON.parse(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', packDir], { cwd: ROOT }));
     const tarball = path.join(packDir, readdirSync(packDir).find((f) => f.endsWith('.tgz'))!);
     consumer = mkdtempSync(path.join(work, 'consumer-'));
+    const bin = path.join(work, 'bare-bin');
+    mkdirSync(bin, { recursive: true });
+    symlinkSync(process.execPath, path.join(bin, 'node'));
+    symlinkSync('/bin/sh', path.join(bin, 'sh'));
+    bareEnv = { ...process.env, PATH: bin };
     writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
-    run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: consumer });
+    run(process.execPath, [npmCli(), 'install', '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: consumer, env: noPrebuilds ? process.env : bareEnv });
   }, 300_000);
 
-  it('installs without compiling: the prebuild in the tarball is used', () => {
+  it.skipIf(noPrebuilds)('the tarball lists all four prebuilds and stays under 2 MB', () => {
+    const listed = packed.files.map((f) => f.path).filter((p) => p.startsWith('prebuilds/'));
+    expect(listed).toEqual(expect.arrayContaining(FOUR.map((f) => `prebuilds/${f}`)));
+    // and exactly what prebuild:all writes (another binding.gyp target adds its files)
+    expect(listed.sort()).toEqual([...prebuilds.expected].sort());
+    expect(packed.size).toBeLessThan(MAX_TARBALL);
+  });
+
+  it.skipIf(noPrebuilds)('the install ran with no compiler or build tool on PATH', () => {
+    // The same env the install had: each lookup must fail, or the install
+    // above could have compiled and still passed.
+    for (const tool of ['cc', 'c++', 'gcc', 'g++', 'make', 'python3']) {
+      expect(runFailing('/bin/sh', ['-c', `command -v ${tool} && echo found`], { env: bareEnv }), tool).not.toContain('found');
+    }
+  });
+
+  it.skipIf(noPrebuilds)('installs without compiling: the prebuild in the tarball is used', () => {
     expect(existsSync(path.join(consumer, 'node_modules', 'sigkit', 'build'))).toBe(false);
     expect(existsSync(path.join(consumer, 'node_modules', 'sigkit', 'lib', 'index.d.ts'))).toBe(true);
+    const probe = "const s = require('sigkit'); s.kill(process.pid, 0); console.log(require('node-gyp-build').resolve(require('path').dirname(require.resolve('sigkit/package.json'))));";
+    const loaded = run(process.execPath, ['-e', probe], { cwd: consumer, env: bareEnv }).trim();
+    expect(loaded).toBe(path.join(realpathSync(consumer), 'node_modules', 'sigkit', 'prebuilds', `linux-${process.arch}`, 'sigkit.glibc.node'));
   });
 
   it('ESM: import { kill } from "sigkit"', () => {
@@ -131,7 +177,7 @@ describe('packed tarball in a consumer project', () => {
     // And the types have teeth: a string pid does not compile.
     writeFileSync(path.join(consumer, 'tsconfig.json'), tsconfig(['bad.mts']));
     expect(runFailing(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: consumer })).toMatch(/bad\.mts\(2,6\): error TS2345/);
-  });
+  }, 180_000); // two tsc runs: tens of seconds on a loaded 2-core machine
 
   it.each([
     ['CommonJS', 'cjs', "try { require('sigkit'); console.log('loaded'); } catch (e) { console.log(e.code, e instanceof Error); }"],
