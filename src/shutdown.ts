@@ -40,7 +40,7 @@ export interface ShutdownEvent {
 export interface OnShutdownOptions {
   /** The signals that start the shutdown (default SIGTERM, SIGINT, SIGHUP; a signal ignored at registration, as under nohup, is left alone). */
   signals?: SignalLike[];
-  /** The one deadline for all hooks, ms (default 5000; the smallest of all registrations wins). */
+  /** The one deadline for all hooks, ms (default 5000; with several registrations, the longest any of them asked for). */
   timeoutMs?: number;
   /** Exit with this code instead of re-raising the signal. */
   exitCode?: number;
@@ -51,7 +51,8 @@ export type ShutdownHook = (event: ShutdownEvent) => unknown;
 interface Registration {
   hook: ShutdownHook;
   signals: number[];
-  timeoutMs: number;
+  /** What this registration asked for; undefined when it did not say. */
+  timeoutMs: number | undefined;
   exitCode: number | undefined;
 }
 
@@ -121,7 +122,10 @@ function start(event: SignalEvent | null, reason: string): Promise<never> {
   if (running) return running;
   running = (async (): Promise<never> => {
     const hooks = [...registrations].reverse();
-    const timeoutMs = Math.min(DEFAULT_TIMEOUT_MS, ...registrations.map((r) => r.timeoutMs));
+    // One deadline for every hook: the longest any registration asked for
+    // (a hook that needs 20 s gets them), 5000 ms when none said.
+    const asked = registrations.map((r) => r.timeoutMs).filter((t): t is number => t !== undefined);
+    const timeoutMs = asked.length > 0 ? Math.max(...asked) : DEFAULT_TIMEOUT_MS;
     const exitCode = [...registrations].reverse().find((r) => r.exitCode !== undefined)?.exitCode;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'timeout'>((resolve) => {
@@ -153,7 +157,7 @@ function start(event: SignalEvent | null, reason: string): Promise<never> {
 /**
  * Registers a shutdown hook. On the first of `signals` (or `shutdown()`),
  * every hook runs, last registered first, each awaited, under one deadline
- * (`timeoutMs`, the smallest of all registrations); a hook that throws is
+ * (`timeoutMs`: the longest any registration asked for, 5000 ms when none did); a hook that throws is
  * reported on stderr and the next one runs. At the end the signal is
  * re-raised with its default action (exit status "killed by SIGTERM"),
  * unless `exitCode` was given or a hook set `process.exitCode`. A second
@@ -182,7 +186,7 @@ export function onShutdown(hook: ShutdownHook, opts?: OnShutdownOptions): () => 
   for (const sig of signals) {
     if (sig === 0) throw invalidArgValue('options.signals', names, 'must not contain signal 0');
   }
-  const timeoutMs = o.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : validateWaitOptions({ timeoutMs: o.timeoutMs }, 'options').timeoutMs;
+  const timeoutMs = o.timeoutMs === undefined ? undefined : validateWaitOptions({ timeoutMs: o.timeoutMs }, 'options').timeoutMs;
   if (o.exitCode !== undefined && (!Number.isInteger(o.exitCode) || o.exitCode < 0 || o.exitCode > 255)) {
     throw invalidArgValue('options.exitCode', o.exitCode, 'must be an integer from 0 to 255');
   }

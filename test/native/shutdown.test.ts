@@ -85,6 +85,14 @@ describe('onShutdown', () => {
     expect(stderr()).toMatch(/did not finish within 300 ms: exiting anyway/);
   });
 
+  it('with several registrations the one deadline is the longest any asked for (1500 ms beats 200 ms)', async () => {
+    const { child, info, log, stderr } = await server('longest');
+    process.kill(info.pid, 'SIGTERM');
+    expect(await exited(child)).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(log()).toEqual(['short', 'long start', 'long end']);
+    expect(stderr()).not.toMatch(/did not finish/);
+  });
+
   it('a hook that sets process.exitCode chooses the exit code', async () => {
     const { child, info } = await server('exitcode');
     process.kill(info.pid, 'SIGTERM');
