@@ -70,11 +70,22 @@ function humanTime(ms: number): string {
 // Two marker columns (selection '>', tag '*'), then pids up to 7 digits (pid_max 4194304).
 const HEADER = '      PID USER     S  CPU%   RSS     TIME THR COMMAND';
 
-function rowText(r: TopRow, users: Map<number, string>): string {
+/** One process row in `width` columns; a zombie keeps the pid of the parent that must reap it visible. */
+function rowText(r: TopRow, users: Map<number, string>, width: number): string {
   const user = safe(users.get(r.uid) ?? String(r.uid)).slice(0, 8).padEnd(8);
   let name = r.kernelThread ? `[${safe(r.comm)}]` : safe(r.comm);
-  if (r.reaper) name += ` <defunct> reap: ${r.reaper.pid} (${safe(r.reaper.comm)})`;
-  return `${String(r.pid).padStart(7)} ${user} ${r.state} ${r.cpuPercent.toFixed(1).padStart(5)} ${humanBytes(r.rssBytes).padStart(5)} ${humanTime(r.cpuTimeMs).padStart(8)} ${String(r.threads).padStart(3)} ${r.branch}${name}`;
+  const head = `${String(r.pid).padStart(7)} ${user} ${r.state} ${r.cpuPercent.toFixed(1).padStart(5)} ${humanBytes(r.rssBytes).padStart(5)} ${humanTime(r.cpuTimeMs).padStart(8)} ${String(r.threads).padStart(3)} ${r.branch}`;
+  if (r.reaper) {
+    // What must be seen is who reaps it: drop the reaper's name, then
+    // shorten the zombie's own, before the reaper's pid is cut.
+    const room = width - head.length;
+    const full = ` <defunct> reap: ${r.reaper.pid} (${safe(r.reaper.comm)})`;
+    const short = ` <defunct> reap: ${r.reaper.pid}`;
+    if (name.length + full.length <= room) name += full;
+    else if (name.length + short.length <= room) name += short;
+    else name = name.slice(0, Math.max(1, room - short.length)) + short;
+  }
+  return head + name;
 }
 
 const sgr = (on: boolean, code: string, text: string) => (on ? `\x1b[${code}m${text}\x1b[0m` : text);
@@ -162,7 +173,7 @@ export function render(model: TopModel, v: View): string[] {
       continue;
     }
     const selected = first + i === sel;
-    const text = `${selected ? '>' : ' '}${r.tagged ? '*' : ' '}${rowText(r, v.users)}`;
+    const text = `${selected ? '>' : ' '}${r.tagged ? '*' : ' '}${rowText(r, v.users, width - 2)}`;
     push(text, selected ? '7' : r.state === 'Z' ? '31' : r.tagged ? '33' : r.state === 'R' ? '32' : undefined);
   }
   const esc = v.escalations[0];

@@ -7,22 +7,26 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { readFileSync } from 'node:fs';
 import { SIGRECEIVER, ZOMBIE_PARENT } from './paths.js';
 
-const started = new Set<ChildProcess>();
+const started = new Map<ChildProcess, { detached: boolean }>();
 
 /** spawn(), remembered so that stopAll() ends it. */
 export function start(cmd: string, args: string[] = [], opts: SpawnOptions = {}): ChildProcess {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-  started.add(child);
+  started.set(child, { detached: opts.detached === true });
   child.once('exit', () => started.delete(child));
   return child;
 }
 
-/** SIGKILLs every process started through start() that has not exited (and its group when detached). */
+/**
+ * SIGKILLs every process started through start() that has not exited, and
+ * the whole group of a detached one (its own group, led by a live leader we
+ * started, so the group id cannot name anyone else's).
+ */
 export function stopAll(): void {
-  for (const child of started) {
+  for (const [child, { detached }] of started) {
     if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
       try {
-        process.kill(child.pid, 'SIGKILL');
+        process.kill(detached ? -child.pid : child.pid, 'SIGKILL');
       } catch {
         // already gone
       }

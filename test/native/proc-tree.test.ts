@@ -32,7 +32,8 @@ function breadthFirst(root: number, list: { pid: number; ppid: number }[]): bool
 
 describe('descendants: children files and one scan agree', () => {
   it('on a three-level tree', async () => {
-    const root = start('sh', ['-c', 'sh -c "sleep 30 & sleep 30 & wait" & sleep 30 & wait']);
+    // Its own group: stopAll ends the whole tree, grandchildren included.
+    const root = start('sh', ['-c', 'sh -c "sleep 30 & sleep 30 & wait" & sleep 30 & wait'], { detached: true });
     await waitUntil('the tree to form', () => (descendants(root.pid!).length === 4 ? true : undefined));
     const walked = readTree(root.pid!, 0, 1);
     const scanned = readTree(root.pid!, 0, 2);
