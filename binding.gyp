@@ -42,10 +42,13 @@
     {
       "target_name": "sigkit-exec",
       "type": "executable",
+      "cflags": ["-Wall", "-Wextra", "-std=gnu11"],
       "conditions": [
+        ["werror=='true'", {
+          "cflags": ["-Werror"]
+        }],
         ["OS=='linux'", {
-          "sources": ["native/exec_helper.c"],
-          "cflags": ["-Wall", "-Wextra", "-Werror", "-std=gnu11"]
+          "sources": ["native/exec_helper.c"]
         }, {
           "type": "none"
         }]

@@ -20,16 +20,23 @@ function nodedir(): string {
   return process.env.npm_config_nodedir || path.resolve(process.execPath, '..', '..');
 }
 
-/** The compiler flags node-gyp configure writes for binding.gyp with `args`. */
-function configuredFlags(args: string[]): string {
+/** The compiler flags node-gyp configure writes for binding.gyp with `args`, per target (the addon, the exec helper). */
+function flagsByTarget(args: string[]): string[] {
   const dir = mkdtempSync(path.join(work, 'gyp-'));
   copyFileSync(path.join(ROOT, 'binding.gyp'), path.join(dir, 'binding.gyp'));
   symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
   const gyp = path.join(ROOT, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'npm_config_werror'));
   execFileSync(process.execPath, [gyp, 'configure', `--nodedir=${nodedir()}`, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
-  const mk = readFileSync(path.join(dir, 'build', 'sigkit.target.mk'), 'utf8');
-  return (/^CFLAGS_CC_Release := \\\n([\s\S]*?)\n\n/m.exec(mk)?.[1] ?? '') + (/^CFLAGS_Release := \\\n([\s\S]*?)\n\n/m.exec(mk)?.[1] ?? '');
+  // Every target's makefile: the addon's and the exec helper's.
+  return ['sigkit.target.mk', 'sigkit-exec.target.mk'].map((name) => {
+    const mk = readFileSync(path.join(dir, 'build', name), 'utf8');
+    return (/^CFLAGS_CC_Release := \\\n([\s\S]*?)\n\n/m.exec(mk)?.[1] ?? '') + (/^CFLAGS_Release := \\\n([\s\S]*?)\n\n/m.exec(mk)?.[1] ?? '');
+  });
+}
+
+function configuredFlags(args: string[]): string {
+  return flagsByTarget(args).join('\n');
 }
 
 describe('-Werror is opt-in', () => {
@@ -39,8 +46,8 @@ describe('-Werror is opt-in', () => {
     expect(flags).not.toContain('-Werror');
   }, 150_000);
 
-  it('--werror=true (npm run build:native) adds it', () => {
-    expect(configuredFlags(['--werror=true'])).toContain('-Werror');
+  it('--werror=true (npm run build:native) adds it, to the exec helper too', () => {
+    for (const flags of flagsByTarget(['--werror=true'])) expect(flags).toContain('-Werror');
   }, 150_000);
 
   it('the build the test suite loads was configured with it', () => {
