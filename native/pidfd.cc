@@ -69,24 +69,20 @@ constexpr uint64_t kPidfdInfoExit = 1u << 3;
 // Tells our Externals from any other value passed back in.
 constexpr napi_type_tag kPidfdTag = {0x5a1b7f0e4c2d4e11ULL, 0x9d3c0a6b8e7f2d01ULL};
 
-class Pidfd;
-using PollBox = HandleBox<uv_poll_t, Pidfd>;
-
-// Owns one pidfd and, while someone waits for the exit, one uv_poll_t.
-class Pidfd final : public LoopResource {
+// One fd owned on an env's loop: tracked for the env's teardown and closed
+// in exactly one place, so no path closes it twice or closes a number that
+// has meanwhile been reused.
+class TrackedFd : public LoopResource {
  public:
-  Pidfd(LoopResources* resources, int fd) : resources_(resources), fd_(fd) { resources_->Track(this); }
-  ~Pidfd() override {
-    Shutdown();
+  TrackedFd(LoopResources* resources, int fd) : resources_(resources), fd_(fd) { resources_->Track(this); }
+  ~TrackedFd() override {
+    CloseFd();
     resources_->Untrack(this);
   }
-  Pidfd(const Pidfd&) = delete;
-  Pidfd& operator=(const Pidfd&) = delete;
+  TrackedFd(const TrackedFd&) = delete;
+  TrackedFd& operator=(const TrackedFd&) = delete;
 
-  void Shutdown() override {
-    StopWatch();
-    CloseFd();
-  }
+  void Shutdown() override { CloseFd(); }
 
   int fd() const { return fd_; }
 
@@ -100,16 +96,38 @@ class Pidfd final : public LoopResource {
     return close(fd) == 0 ? 0 : -errno;
   }
 
+ protected:
+  LoopResources* resources_;
+
+ private:
+  int fd_;
+};
+
+class Pidfd;
+using PollBox = HandleBox<uv_poll_t, Pidfd>;
+
+// Owns one pidfd and, while someone waits for the exit, one uv_poll_t.
+class Pidfd final : public TrackedFd {
+ public:
+  Pidfd(LoopResources* resources, int fd) : TrackedFd(resources, fd) {}
+  // The poll goes before the fd (TrackedFd's destructor closes it), as libuv requires.
+  ~Pidfd() override { StopWatch(); }
+
+  void Shutdown() override {
+    StopWatch();
+    CloseFd();
+  }
+
   // Polls the pidfd for readability on this env's loop and calls `cb` once
   // with the poll events (or a negative libuv error) -> 0 | -errno.
   int Watch(Napi::Function cb, bool ref) {
-    if (fd_ < 0) return -EBADF;
+    if (fd() < 0) return -EBADF;
     if (box_ != nullptr) return -EBUSY;
     if (resources_->closing()) return -ECANCELED;
     auto* box = new PollBox{};
     box->resources = resources_;
     box->owner = this;
-    int r = uv_poll_init(resources_->loop(), &box->handle, fd_);
+    int r = uv_poll_init(resources_->loop(), &box->handle, fd());
     if (r < 0) {
       delete box;  // not registered with the loop on failure
       return r;    // libuv errors are -errno on Unix
@@ -150,8 +168,6 @@ class Pidfd final : public LoopResource {
     CallFromLoop(cb.Env(), cb, status < 0 ? status : events);
   }
 
-  LoopResources* resources_;
-  int fd_;
   PollBox* box_ = nullptr;
   Napi::FunctionReference cb_;
 };
@@ -334,28 +350,9 @@ constexpr napi_type_tag kProcDirTag = {0x3c6e2b9a71d04f52ULL, 0xa84f19e0c27b5d33
 // (openat "stat") fails with ENOENT/ESRCH, even after the number went to a
 // new process. Linux has kept this since long before pidfds (proc_pid_lookup
 // takes the task from the inode's pid).
-class ProcDir final : public LoopResource {
+class ProcDir final : public TrackedFd {
  public:
-  ProcDir(LoopResources* resources, int fd) : resources_(resources), fd_(fd) { resources_->Track(this); }
-  ~ProcDir() override {
-    Shutdown();
-    resources_->Untrack(this);
-  }
-  ProcDir(const ProcDir&) = delete;
-  ProcDir& operator=(const ProcDir&) = delete;
-  void Shutdown() override { CloseFd(); }
-  int fd() const { return fd_; }
-  // Forgotten before close(2), as Pidfd::CloseFd: never closed twice.
-  int CloseFd() {
-    if (fd_ < 0) return -EBADF;
-    int fd = fd_;
-    fd_ = -1;
-    return close(fd) == 0 ? 0 : -errno;
-  }
-
- private:
-  LoopResources* resources_;
-  int fd_;
+  using TrackedFd::TrackedFd;
 };
 
 ProcDir* ArgProcDir(const Napi::CallbackInfo& info, size_t i) { return ArgTagged<ProcDir>(info, i, &kProcDirTag, "a /proc directory handle"); }

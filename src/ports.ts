@@ -32,22 +32,11 @@ export type SocketState =
   | 'LAST_ACK' | 'LISTEN' | 'CLOSING' | 'NEW_SYN_RECV' | 'UNCONN' | 'UNKNOWN';
 
 /** One socket, and one process that holds it (a socket held by several processes is one row per process). */
-export interface SocketInfo {
+export interface SocketInfo extends SocketRow {
   /** The holder, or null when no visible process holds it (not ours to inspect, or a TIME_WAIT remnant). */
   pid: number | null;
   /** The holder's name, or null with `pid`. */
   comm: string | null;
-  protocol: SocketProtocol;
-  /** `'127.0.0.1'`, `'0.0.0.0'`, `'::'`, `'::ffff:10.0.0.1'`. */
-  localAddress: string;
-  localPort: number;
-  remoteAddress: string;
-  remotePort: number;
-  state: SocketState;
-  /** The socket's inode (`socket:[INODE]` in /proc/<pid>/fd); 0 for TIME_WAIT remnants. */
-  inode: number;
-  /** Owner uid of the socket (its creator's), as the kernel records it. */
-  uid: number;
 }
 
 /** Options of {@link findByPort}. */
@@ -69,12 +58,15 @@ const LITTLE = endianness() === 'LE';
 /** A socket table row before its owner is known. */
 export interface SocketRow {
   protocol: SocketProtocol;
+  /** `'127.0.0.1'`, `'0.0.0.0'`, `'::'`, `'::ffff:10.0.0.1'`. */
   localAddress: string;
   localPort: number;
   remoteAddress: string;
   remotePort: number;
   state: SocketState;
+  /** The socket's inode (`socket:[INODE]` in /proc/<pid>/fd); 0 for TIME_WAIT remnants. */
   inode: number;
+  /** Owner uid of the socket (its creator's), as the kernel records it. */
   uid: number;
 }
 

@@ -11,7 +11,7 @@ import { SyscallError, invalidArgType, invalidArgValue } from './errors.js';
 import { toExitInfo, type ExitInfo } from './exit-info.js';
 import { native, type NativePtraceWatch } from './native.js';
 import { checkOptions } from './options.js';
-import { decodeSignalEvent, type SignalCode } from './siginfo.js';
+import { decodeSignalEvent, type SignalEvent } from './siginfo.js';
 import { validatePid } from './validate.js';
 
 const EPERM = 1;
@@ -20,24 +20,13 @@ const ENOENT = 2;
 // Events kept for a consumer that does not read; past it they are counted in `dropped`.
 const HIGH_WATER_MARK = 65_536;
 
-/** One signal delivered to the watched process. */
-export interface WatchedSignal {
-  type: 'signal';
-  /** Canonical name: `'SIGUSR1'`, `'SIGRTMIN+1'`. */
-  signal: string;
-  number: number;
-  /** How it was sent (`'SI_USER'` kill, `'SI_QUEUE'` sigqueue, `'SI_TKILL'` tgkill, `'SI_KERNEL'`...). */
-  code: SignalCode;
-  /** The sender's pid (0 for the kernel, or a sender in an ancestor pid namespace). */
-  pid: number;
-  /** The sender's real uid. */
-  uid: number;
-  /** The sigqueue payload (SI_QUEUE, SI_TIMER, SI_MESGQ, SI_ASYNCIO). */
-  value?: number;
-  /** SIGCHLD only: the child's exit code or signal. */
-  status?: number;
-  /** True where the kernel vouches for `pid`/`uid` (not SI_QUEUE: its sender writes them). */
-  attested: boolean;
+/**
+ * One signal delivered to the watched process: the same fields as a
+ * {@link SignalEvent} (signal, number, code, sender pid and uid, value,
+ * status, attested), tagged `type: 'signal'`.
+ */
+export interface WatchedSignal extends SignalEvent {
+  readonly type: 'signal';
 }
 
 /** How the watched process ended. */
@@ -168,11 +157,7 @@ export class SignalWatch implements AsyncIterableIterator<WatchEvent>, Disposabl
   #onNative(kind: number, data: number[]): void {
     if (kind === 1) {
       if (this.#ended) return;
-      const e = decodeSignalEvent(data, 0, (n) => catalogue.name(n));
-      const event: WatchedSignal = { type: 'signal', signal: e.signal, number: e.number, code: e.code, pid: e.pid, uid: e.uid, attested: e.attested };
-      if (e.value !== undefined) event.value = e.value;
-      if (e.status !== undefined) event.status = e.status;
-      this.#push(event);
+      this.#push({ type: 'signal', ...decodeSignalEvent(data, 0, (n) => catalogue.name(n)) });
     } else if (kind === 2) {
       if (this.#ended) return;
       const [code, signal, core] = data as [number, number, number];
