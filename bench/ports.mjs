@@ -71,7 +71,7 @@ export async function rows() {
     const ports = (await Promise.all(listeners)).flat();
     const have = listProcesses().length;
     for (let i = have; i < TARGET_PROCESSES; i++) started.push(spawn('sleep', ['600'], { stdio: 'ignore' }));
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 60_000;
     while (listProcesses().length < TARGET_PROCESSES - 5) {
       if (Date.now() > deadline) throw new Error('the benchmark processes did not start');
       await new Promise((r) => setTimeout(r, 20));
