@@ -323,8 +323,10 @@ static void handle_line(char *line) {
     if (kind == GROUP && id == getpgrp()) return; /* never our own group */
     t.id = id;
     t.pidfd = pin(id, st);
-    if (t.pidfd < 0 && kind == TREE) return; /* already gone */
-    if (t.pidfd < 0) t.leaderless = 1;
+    /* Already gone. A group is taken only with its leader unreaped (that is
+       what keeps the id from naming a stranger's group); once the leader is
+       reaped, the members left are registered as trees of their own. */
+    if (t.pidfd < 0) return;
     add_target(t);
   } else if (kind == CGROUP) {
     char dir[PATH_MAX];

@@ -20,6 +20,8 @@ import { terminate, type TerminateOptions, type TerminateResult } from './termin
 import { validatePid } from './validate.js';
 import { raceEvent, timeoutError, validateWaitOptions, type WaitOptions } from './waiting.js';
 
+const ESRCH_ = 3;
+const ENOENT_ = 2;
 const ENOENT = 2;
 const ESRCH = 3;
 
@@ -387,6 +389,12 @@ export async function terminatePort(port: number, opts?: TerminatePortOptions): 
       }
       const held = native.procSocketInodes(pid);
       const inodes = new Set(sockets.filter((s) => s.pid === pid).map((s) => s.inode));
+      if (typeof held === 'number' && held !== -ESRCH_ && held !== -ENOENT_) {
+        // Not "gone": EMFILE, EACCES... the holder cannot be re-checked, and a
+        // result that skipped it would be a silent partial one.
+        h.close();
+        throw new SyscallError('open', held, { pid, path: `/proc/${pid}/fd` });
+      }
       if (typeof held !== 'number' && Array.from(held).some((i) => inodes.has(i))) handles.push(h);
       else h.close();
     }

@@ -31,12 +31,13 @@ import { spawn, type ChildProcess, type SpawnOptions, type StdioOptions } from '
 import * as fs from 'node:fs';
 import type { Socket } from 'node:net';
 import * as path from 'node:path';
-import { cgroupOf, cgroupRoot, cgroupUnavailable, killCgroupNow, makeCgroup, removeCgroup, terminateCgroup, validateCgroupPath } from './cgroup.js';
+import { assertCgroupNotProtected, cgroupOf, cgroupRoot, cgroupUnavailable, killCgroupNow, makeCgroup, removeCgroup, terminateCgroup, validateCgroupPath } from './cgroup.js';
 import { SyscallError, errnoName, invalidArgType, invalidArgValue, type CodedError } from './errors.js';
 import type { ExitInfo } from './exit-info.js';
 import { native } from './native.js';
 import { checkOptions } from './options.js';
 import { openProcess, type ProcessHandle } from './pidfd.js';
+import { scanGroup } from './proc.js';
 import { assertGroupNotProtected } from './protected.js';
 import type { SignalLike } from './signals.js';
 import { terminateGroup, terminateTree, type TerminateManyResult, type TerminateOptions } from './terminate.js';
@@ -167,6 +168,7 @@ export function helperPath(): string {
 
 type Target =
   | { kind: 'cgroup'; dir: string; created: boolean }
+  /** While its leader (`handle`) is unreaped, which keeps the group id from being reused. */
   | { kind: 'group'; pgid: number; handle: ProcessHandle }
   | { kind: 'tree'; pid: number; handle: ProcessHandle };
 
@@ -225,8 +227,12 @@ function killNow(t: Target): void {
   }
   const h = t.handle;
   if (h.closed) return;
+  // A group target lives only while its leader is unreaped (a zombie
+  // included): the leader holds the group id, so killpg cannot reach a
+  // stranger's group. Once the leader is reaped, spawnProcess has turned the
+  // members left into tree targets of their own (see memberTargets).
   const group = () => {
-    if (t.kind === 'group') native.killpg(t.pgid, SIGKILL);
+    if (t.kind === 'group' && !h.closed && leaderUnreaped(h)) native.killpg(t.pgid, SIGKILL);
   };
   // The tree under the root first (members that left the group with setsid
   // are found this way): stop it (no forks, no reaping), collect, kill.
@@ -289,6 +295,52 @@ function track(t: Target): void {
 function untrack(t: Target): void {
   if (!targets.delete(t)) return;
   if (guard) guard.stdin.write(`${forgetLine(t)}\n`);
+}
+
+/** The leader has not been reaped: its pidfd still answers (a zombie does). */
+function leaderUnreaped(h: ProcessHandle): boolean {
+  try {
+    h.kill(0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The live members of group `pgid`, each pinned by a pidfd and checked to
+ * be in the group once pinned. Called when the leader has just been reaped,
+ * in the same turn: the group id is then held by these members (a number in
+ * use as a group id is never handed to a new process), so none is a stranger.
+ */
+function pinGroupMembers(pgid: number): ProcessHandle[] {
+  const out: ProcessHandle[] = [];
+  let alive: number[];
+  try {
+    alive = scanGroup(pgid).alive;
+  } catch {
+    return out;
+  }
+  const f = new Float64Array(native.procFieldNames.length);
+  const iPgid = native.procFieldNames.indexOf('pgid');
+  for (const pid of alive) {
+    let h: ProcessHandle;
+    try {
+      h = openProcess(pid);
+    } catch {
+      continue;
+    }
+    if (typeof native.procStat(pid, f) === 'string' && f[iPgid] === pgid && h.isAlive()) out.push(h);
+    else h.close();
+  }
+  return out;
+}
+
+/** True while one of the pinned members is alive and still in group `pgid` (so the id is still that group's). */
+function groupStillHeld(pgid: number, members: ProcessHandle[]): boolean {
+  const f = new Float64Array(native.procFieldNames.length);
+  const iPgid = native.procFieldNames.indexOf('pgid');
+  return members.some((h) => !h.closed && h.isAlive() && typeof native.procStat(h.pid, f) === 'string' && f[iPgid] === pgid);
 }
 
 // ---------------------------------------------------------------------------
@@ -387,6 +439,9 @@ export function spawnProcess(file: string, args?: readonly string[] | SpawnProce
       dir = path.join(own, `sigkit-${process.pid}-${native.gettid()}-${++cgroupSeq}`);
     } else {
       dir = validateCgroupPath(o.cgroup, 'options.cgroup');
+      // An existing cgroup is ended whole by killOnExit and terminate(): never
+      // one that holds this process, an ancestor or PID 1.
+      assertCgroupNotProtected(dir);
     }
     created = makeCgroup(dir);
   }
@@ -450,12 +505,30 @@ export function spawnProcess(file: string, args?: readonly string[] | SpawnProce
     const f = new Float64Array(native.procFieldNames.length);
     return typeof native.procStat(process.pid, f) === 'string' ? f[native.procFieldNames.indexOf('pgid')]! : 0;
   })();
+  // After the leader's exit (group mode): the members it left, pinned in the
+  // same turn as the reap, while they still hold the group id.
+  let members: ProcessHandle[] = [];
+  let memberTargets: Target[] = [];
   child.once('exit', () => {
-    // The tree may live on (group members, cgroup members): the target stays
-    // registered for killOnExit; the handle stays open for it.
-    if (!target || target.kind === 'cgroup') setImmediate(() => handle.close());
+    if (group && dir === null) members = pinGroupMembers(pid);
+    if (target && target.kind === 'group') {
+      // The group id is only ours while someone holds it: killOnExit goes on
+      // as one tree target per member left (pinned: never a recycled pid).
+      untrack(target);
+      memberTargets = members.map((h) => ({ kind: 'tree', pid: h.pid, handle: h }) as Target);
+      for (const t of memberTargets) track(t);
+    } else if (target && target.kind === 'tree') {
+      // The root is gone and its children were re-parented away: nothing
+      // left to follow. Untracked, so no pidfd is held for nothing.
+      untrack(target);
+    }
+    if (!target || target.kind !== 'cgroup') setImmediate(() => handle.close());
     if (created && dir && !o.killOnExit) removeCgroup(dir); // EBUSY while members live: then it stays
   });
+  const reaped = () => child.exitCode !== null || child.signalCode !== null;
+  // Exited (a zombie included, whose pid is still ours) or reaped.
+  const rootGone = () => reaped() || handle.closed || !handle.isAlive();
+  const notFound = (): TerminateManyResult => ({ id: pid, exited: true, forced: false, steps: [], exitedAfterMs: 0, members: [], notFound: true });
 
   const spawned: SpawnedProcess = {
     child,
@@ -468,14 +541,21 @@ export function spawnProcess(file: string, args?: readonly string[] | SpawnProce
     async terminate(topts?: TerminateOptions): Promise<TerminateManyResult> {
       await ready.catch(() => {});
       let r: TerminateManyResult;
+      // Never by a number that may name someone else now: a reaped child's
+      // pid (tree) is nobody's business of ours, and its group id only while
+      // a member we pinned still holds it.
       if (dir !== null) r = await terminateCgroup(dir, { ...topts, remove: created });
       else if (group) {
         assertGroupNotProtected(pid);
-        r = await terminateGroup(pid, topts);
-      } else r = await terminateTree(pid, topts);
-      if (r.exited && target) {
-        untrack(target);
-        if (target.kind !== 'cgroup') target.handle.close();
+        r = !reaped() || groupStillHeld(pid, members) ? await terminateGroup(pid, topts) : notFound();
+      } else r = rootGone() ? notFound() : await terminateTree(pid, topts);
+      if (r.exited) {
+        for (const t of [target, ...memberTargets]) {
+          if (!t) continue;
+          untrack(t);
+          if (t.kind !== 'cgroup') t.handle.close();
+        }
+        for (const h of members) h.close();
       }
       return r;
     },

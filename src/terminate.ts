@@ -283,13 +283,13 @@ function stateOf(pid: number): string | undefined {
   return s >= 0 ? String.fromCharCode(s) : undefined;
 }
 
-/** ppid and start time from /proc/<pid>/stat, or undefined once gone. */
-function statOf(pid: number): { ppid: number; startTime: number; comm: string } | undefined {
+/** ppid, pgid and start time from /proc/<pid>/stat, or undefined once gone. */
+function statOf(pid: number): { ppid: number; pgid: number; startTime: number; comm: string } | undefined {
   const out = statFields();
   const r = native.procStat(pid, out);
   if (typeof r === 'number') return undefined;
   const names = native.procFieldNames;
-  return { ppid: out[names.indexOf('ppid')]!, startTime: out[names.indexOf('startTime')]!, comm: r };
+  return { ppid: out[names.indexOf('ppid')]!, pgid: out[names.indexOf('pgid')]!, startTime: out[names.indexOf('startTime')]!, comm: r };
 }
 
 /** Facts about a handle's process once it stopped running. */
@@ -498,9 +498,14 @@ export async function terminateGroup(pgid: number, opts?: TerminateOptions): Pro
   throwIfAborted(signal);
   const pinned = new Pinned(t0, onExit);
   const result: TerminateManyResult = { id: g, exited: false, forced: false, steps: [], exitedAfterMs: null, members: [] };
-  // Pins the live members not pinned yet; returns the new ones.
+  // True while a pinned member is alive and still in the group: the group id
+  // is then held, and every process a scan finds with it is a real member.
+  const held = (): boolean => pinned.all().some((h) => h.isAlive() && statOf(h.pid)?.pgid === g);
+  // Pins the live members not pinned yet; returns the new ones. Once every
+  // pinned member has left or exited, the id may be reused: nobody is pinned.
   const pinNew = (): ProcessHandle[] => {
     const fresh: ProcessHandle[] = [];
+    if (pinned.handles.size > 0 && !held()) return fresh;
     const { alive } = scanGroup(g);
     for (const pid of alive) {
       if (pinned.has(pid) || pinned.isProtected(pid)) continue;
@@ -515,8 +520,10 @@ export async function terminateGroup(pgid: number, opts?: TerminateOptions): Pro
   try {
     const first = scanGroup(g);
     if (!first.any) return notFoundMany(g);
-    if (preStop) result.preStop = await runPreStop(preStop, preStopTimeoutMs, { target: g, kind: 'group' }, signal);
+    // Pinned before preStop: if the whole group ends during the hook, its id
+    // may go to a stranger's group; pinNew then takes no one (see below).
     pinNew();
+    if (preStop) result.preStop = await runPreStop(preStop, preStopTimeoutMs, { target: g, kind: 'group' }, signal);
     for (const step of steps) {
       throwIfAborted(signal);
       if (pinned.noneAlive()) break;

@@ -5,6 +5,7 @@
  * unchanged, group-stops are passed through, and `close()` detaches and
  * leaves it as it was.
  */
+import { assertNotProtected } from './protected.js';
 import { readFileSync } from 'node:fs';
 import { catalogue } from './catalogue.js';
 import { SyscallError, invalidArgType, invalidArgValue } from './errors.js';
@@ -231,6 +232,7 @@ export class SignalWatch implements AsyncIterableIterator<WatchEvent>, Disposabl
  *   CAP_SYS_PTRACE: `reason: 'not-permitted'`), ESRCH (no such process, or a
  *   thread id)
  * @throws TypeError ERR_INVALID_ARG_VALUE for this process or one of its children; ERR_INVALID_ARG_TYPE
+ * @throws Error ERR_SIGKIT_PROTECTED for an ancestor of this process or PID 1
  * @example
  * for await (const e of watchSignals(pid)) {
  *   if (e.type === 'signal') console.log(e.signal, e.code, 'from', e.pid);
@@ -242,6 +244,11 @@ export function watchSignals(pid: number, opts?: WatchOptions): SignalWatch {
   const o = checkOptions<WatchOptions>(opts, 'options', ['signal']);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an instance of AbortSignal', o.signal);
   if (p === process.pid) throw invalidArgValue('pid', p, 'is this process (a process cannot trace itself)');
+  // An ancestor or PID 1 is refused too: if this process is ever stopped
+  // (Ctrl-Z) while tracing its own shell, the shell's signal-delivery-stop
+  // for that SIGCHLD would have no one to continue it, and the shell (or a
+  // container's init) would freeze.
+  assertNotProtected(p);
   const text = native.procReadFile(p, 'status');
   if (typeof text === 'string') {
     const tgid = /^Tgid:\s*(\d+)/m.exec(text);

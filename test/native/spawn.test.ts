@@ -12,7 +12,7 @@ import { descendants, openProcess, readProcess, spawnProcess, type ProcessHandle
 import { cgroupRoot } from '../../src/cgroup.js';
 import { helperPath } from '../../src/spawn.js';
 import { errorOf } from '../helpers/errors.js';
-import { LIB } from '../helpers/fixture.js';
+import { LIB, runFixture } from '../helpers/fixture.js';
 import { FIXTURE_SRC } from '../helpers/paths.js';
 import { LineReader, exited, start, stopAll, waitUntil } from '../helpers/procs.js';
 
@@ -84,6 +84,24 @@ async function goneWithin(handles: ProcessHandle[], timeoutMs: number, t0: numbe
     throw e;
   }
 }
+
+describe('spawnProcess never reaches a recycled pid or group', () => {
+  it('after the child exits and its pid goes to a stranger: the exit handler and terminate() leave the stranger alone; a member left in the group is still ended', async () => {
+    // PID 1 of a fresh pid namespace, where ns_last_pid hands the pid on purpose.
+    const r = await runFixture<Record<string, unknown>>('sup-reuse.cjs', [], { prefix: ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child'] });
+    expect(r).toMatchObject({ reused1: true, reused2: true });
+    expect(r).toMatchObject({
+      strangerAfterExitHandler: true,
+      terminateAfterExit: { notFound: true, steps: 0 },
+      strangerAfterTerminate: true,
+      treeTerminateAfterExit: { notFound: true, steps: 0 },
+      stranger2Alive: true,
+      memberAliveAfterLeader: true,
+      memberTerminate: { exited: true, members: [r.member] },
+      memberGone: true,
+    });
+  });
+});
 
 describe('spawnProcess: SIGKILL of the Node parent', () => {
   // The latency itself (median 9 ms, cgroup 3.5 ms here) is measured by
