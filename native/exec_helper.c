@@ -372,18 +372,66 @@ static void append_children(int pid, int **list, size_t *n, size_t *ncap) {
 
 /* Freezes the tree under a pinned root (SIGSTOP: a stopped process neither
    forks nor reaps, so its children's pids stay theirs), then SIGKILLs it. */
+/* Field 4 (ppid) of /proc/<pid>/stat, or -1 when gone. */
+static int read_ppid(int pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')');
+  if (p == NULL || p[1] == '\0' || p[2] == '\0') return -1;
+  return atoi(p + 4); /* ") S ppid" */
+}
+
+/* Stops the tree under the pinned root, member by member, each pinned by a
+   pidfd and kept only if, once pinned, it is still the child of the member it
+   was listed under (a pid reaped and reused in between is someone else's),
+   then SIGKILLs every pinned member. Signals go through pidfds only. */
 static void kill_tree(int pidfd, int root) {
   if (!pidfd_alive(pidfd)) return;
   pidfd_signal(pidfd, SIGSTOP);
   int *list = NULL;
-  size_t n = 0, ncap = 0;
-  append_children(root, &list, &n, &ncap);
-  for (size_t i = 0; i < n; i++) {
-    kill(list[i], SIGSTOP);
-    append_children(list[i], &list, &n, &ncap);
+  int *fds = NULL;
+  size_t n = 0, ncap = 0, fcap = 0;
+  size_t done = 0;
+  int parent = root;
+  for (;;) {
+    size_t from = n;
+    append_children(parent, &list, &n, &ncap);
+    if (n > fcap) {
+      int *nf = realloc(fds, ncap * sizeof *fds);
+      if (nf == NULL) {
+        n = from;
+      } else {
+        fds = nf;
+        fcap = ncap;
+      }
+    }
+    for (size_t i = from; i < n; i++) {
+      int fd = pidfd_open_(list[i]);
+      if (fd >= 0 && read_ppid(list[i]) != parent) {
+        close(fd);
+        fd = -1;
+      }
+      fds[i] = fd;
+      if (fd >= 0) pidfd_signal(fd, SIGSTOP);
+    }
+    /* Next: the children of the next pinned member, breadth first. */
+    while (done < n && fds[done] < 0) done++;
+    if (done >= n) break;
+    parent = list[done++];
   }
   pidfd_signal(pidfd, SIGKILL);
-  for (size_t i = 0; i < n; i++) kill(list[i], SIGKILL);
+  for (size_t i = 0; i < n; i++) {
+    if (fds[i] < 0) continue;
+    pidfd_signal(fds[i], SIGKILL);
+    close(fds[i]);
+  }
+  free(fds);
   free(list);
 }
 

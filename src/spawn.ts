@@ -242,14 +242,33 @@ function killNow(t: Target): void {
   } catch {
     return group();
   }
-  const pids: number[] = [];
+  // Each member pinned by a pidfd and kept only if, once pinned, it is
+  // still the child of the member it was listed under: a pid reaped and
+  // reused in between is a stranger's. Signals go through the pidfds.
+  const pinned: ProcessHandle[] = [];
+  const f = new Float64Array(native.procFieldNames.length);
+  const iPpid = native.procFieldNames.indexOf('ppid');
   const walk = (pid: number): void => {
     const kids = native.procChildren(pid);
     if (typeof kids === 'number') return;
     for (const k of kids) {
-      if (k <= 1 || pids.includes(k)) continue;
-      native.kill(k, SIGSTOP);
-      pids.push(k);
+      if (k <= 1 || pinned.some((p) => p.pid === k)) continue;
+      let kh: ProcessHandle;
+      try {
+        kh = openProcess(k);
+      } catch {
+        continue;
+      }
+      if (typeof native.procStat(k, f) !== 'string' || f[iPpid] !== pid) {
+        kh.close();
+        continue;
+      }
+      try {
+        kh.kill(SIGSTOP);
+      } catch {
+        // exited meanwhile
+      }
+      pinned.push(kh);
       walk(k);
     }
   };
@@ -259,7 +278,14 @@ function killNow(t: Target): void {
   } catch {
     // gone
   }
-  for (const p of pids) native.kill(p, SIGKILL);
+  for (const p of pinned) {
+    try {
+      p.kill(SIGKILL);
+    } catch {
+      // gone
+    }
+    p.close();
+  }
   group();
 }
 
