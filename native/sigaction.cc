@@ -680,6 +680,10 @@ int SettleLocked(std::unique_lock<std::mutex>& lock, int sig) {
     if (g_sig[sig].envs != 0) return 0;  // someone subscribed meanwhile
     int r = Uninstall(sig);
     if (r != -EAGAIN) return r;
+    // A peer that stays busy (or keeps answering that we are not where its
+    // links say) for ~3 s: stay in the chain as a pass-through link, which
+    // delivers to no env of ours and calls the next link. Never spin forever.
+    if (attempt >= 3000) return 0;
     lock.unlock();
     if (attempt < 100) {
       sched_yield();
