@@ -286,6 +286,28 @@ async function main() {
   for (const p of ['1', String(ancestor), String(process.pid)]) cliCase(['explain', p, 'KILL'], [0]);
   for (const p of ['0', '-1', 'x']) cliCase(['watch', '--', p], [2]);
   for (const p of ['1', String(ancestor)]) cliCase(['watch', p], [1]);
+  // zombies --nudge sends SIGCHLD to parents that catch it: never a protected
+  // one. This driver (the CLI's parent) becomes the parent of a zombie (a
+  // subreaper that adopts an orphan libuv does not reap) and catches SIGCHLD:
+  // a nudge would reach it as SI_USER, which the listener records.
+  const nudges = [];
+  const offChld = sk.onSignal('SIGCHLD', (e) => { if (e.code === 'SI_USER') nudges.push(e.pid); });
+  sk.setChildSubreaper(true);
+  const orphaner = spawn('sh', ['-c', 'sleep 0.01 & echo $!'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const orphan = await new Promise((r) => orphaner.stdout.once('data', (d) => r(Number(String(d).trim()))));
+  await until('a zombie of this driver', () => (sk.isZombie(orphan) && sk.readProcess(orphan).ppid === process.pid ? true : undefined));
+  for (const p of [[], ['-P', String(ancestor)], ['-P', String(process.pid)], ['-P', '1']]) cliCase(['zombies', '--nudge', ...p], [0]);
+  note('cli zombies');
+  // A nudge would already be in sigkit's ring (the handler ran during the
+  // blocking CLI call); its dispatch needs the loop: a few turns, on a deadline.
+  const seen = sk.signalStats('SIGCHLD').delivered;
+  await until('the SIGCHLD events to be dispatched', () => (nudges.length > 0 || sk.signalStats('SIGCHLD').delivered === seen ? true : undefined), 2000).catch(() => {});
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  if (nudges.length) failures.push(`zombies --nudge signalled this driver (a protected ancestor of the CLI) from ${nudges.join(', ')}`);
+  offChld();
+  sk.waitpid(orphan); // ours now: reap it
+  sk.setChildSubreaper(false);
+  for (const p of ['0', '-1']) cliCase(['zombies', '--nudge', '-P', p], [2]);
   cliCase(['pkill', '--dry-run', '-P', '0'], [2]);
   // Everything with parent 1 here is the ancestor recorder: protected, skipped, nothing sent.
   cliCase(['pkill', '-S', 'KILL', '-P', '1'], [1]);
@@ -312,11 +334,11 @@ async function main() {
   for (const k of SIGNALLING) if (!cases.has(k)) failures.push(`export ${k} was not exercised`);
   // CLI commands: the ones that signal a target given on the command line
   // are exercised above; init and demo only ever signal the child they start.
-  const CLI_SIGNALLING = ['send', 'term', 'pkill', 'explain', 'watch', 'port'];
+  const CLI_SIGNALLING = ['send', 'term', 'pkill', 'explain', 'watch', 'port', 'zombies'];
   // init and demo signal only the child they start; top is interactive: its
   // signal menu refuses protected targets (test/native/cli-top.test.ts, in tmux).
   const CLI_OWN_CHILD_ONLY = ['init', 'demo', 'top', 'check-shutdown'];
-  const CLI_NON_SIGNALLING = ['list', 'ps', 'status', 'find', 'zombies', 'wait', 'trap', 'doctor'];
+  const CLI_NON_SIGNALLING = ['list', 'ps', 'status', 'find', 'wait', 'trap', 'doctor'];
   for (const c of cliCommands) {
     if (CLI_SIGNALLING.includes(c)) {
       if (!cases.has(`cli ${c}`)) failures.push(`command ${c} was not exercised`);
