@@ -14,6 +14,18 @@ export function median(values) {
  * Calls per second of each function, measured in `rounds` interleaved rounds
  * of `iterations` calls after a warm-up. Returns the median rate per name.
  */
+/** Median ms of `calls` awaited calls of `fn`, after `warmup` unmeasured ones. */
+export async function perCallMs(fn, calls, warmup = 0) {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times = [];
+  for (let i = 0; i < calls; i++) {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return median(times);
+}
+
 export function compareRates(fns, { rounds = 15, iterations = 100_000, warmup = 50_000 } = {}) {
   const names = Object.keys(fns);
   for (const name of names) {

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { compareRates, fmt, median, machine, table } from './harness.mjs';
+import { compareRates, fmt, median, machine, perCallMs, table } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const { findByPort, listProcesses } = require('../lib/index.js');
@@ -16,16 +16,6 @@ const sh = require('shell-exec');
 const TARGET_PROCESSES = 300;
 const LISTENERS = 4;
 const SOCKETS_EACH = 50;
-
-async function perCallMs(fn, calls) {
-  const times = [];
-  for (let i = 0; i < calls; i++) {
-    const t0 = process.hrtime.bigint();
-    await fn();
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return median(times);
-}
 
 // The owner scan through node:fs: what findByPort would cost without native/ports.cc.
 function jsOwners(inodes) {

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import psList from 'ps-list';
 import pidtree from 'pidtree';
-import { compareRates, fmt, median } from './harness.mjs';
+import { compareRates, fmt, median, perCallMs } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const { listProcesses, descendants, findZombies } = require('../lib/index.js');
@@ -40,16 +40,6 @@ function jsScan() {
 
 function jsZombies() {
   return jsScan().filter((p) => p.state === 'Z');
-}
-
-async function perCallMs(fn, calls) {
-  const times = [];
-  for (let i = 0; i < calls; i++) {
-    const t0 = process.hrtime.bigint();
-    await fn();
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return median(times);
 }
 
 const cacheDir = path.join(here, '..', 'node_modules', '.cache', 'sigkit-bench');

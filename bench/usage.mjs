@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import pidtree from 'pidtree';
-import { fmt, median, machine, table } from './harness.mjs';
+import { fmt, median, machine, perCallMs, table } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const pidusage = require('pidusage');
@@ -15,16 +15,6 @@ const { TopModel } = require('../lib/top/model.js');
 const { initialView, refresh } = require('../lib/cli/commands/top.js');
 const TARGET_PROCESSES = 300;
 
-async function perCallMs(fn, calls, warmup = 5) {
-  for (let i = 0; i < warmup; i++) await fn();
-  const times = [];
-  for (let i = 0; i < calls; i++) {
-    const t0 = process.hrtime.bigint();
-    await fn();
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return median(times);
-}
 
 /** Median of interleaved rounds, so that noise hits both sides alike. */
 async function side(fns, rounds, calls) {
@@ -42,9 +32,9 @@ export async function rows() {
     started.push(tree);
     const have = listProcesses().length;
     for (let i = have + 51; i < TARGET_PROCESSES; i++) started.push(spawn('sleep', ['600'], { stdio: 'ignore' }));
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 60_000;
     while (descendants(tree.pid).length < 49 || listProcesses().length < TARGET_PROCESSES - 5) {
-      if (Date.now() > deadline) throw new Error('the benchmark processes did not start');
+      if (Date.now() > deadline) throw new Error(`the benchmark processes did not start (${descendants(tree.pid).length} of 49 in the tree, ${listProcesses().length} of ${TARGET_PROCESSES} in the table)`);
       await new Promise((r) => setTimeout(r, 20));
     }
     await new Promise((r) => setTimeout(r, 300)); // the node target past its start-up
