@@ -210,9 +210,10 @@ static size_t ntargets = 0, cap = 0;
 static int pidfd_open_(int pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 static int pidfd_signal(int pidfd, int sig) { return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0); }
 
-/* Field 22 (starttime) and field 5 (pgrp) of /proc/<pid>/stat, parsed after
-   the last ')' (comm may hold anything). 0 ok, -1 gone. */
-static int read_stat(int pid, unsigned long long *starttime, int *pgrp) {
+/* Field 22 (starttime), field 5 (pgrp) and field 4 (ppid) of
+   /proc/<pid>/stat, parsed after the last ')' (comm may hold anything); any
+   out pointer may be NULL. 0 ok, -1 gone (or a zombie). */
+static int read_stat(int pid, unsigned long long *starttime, int *pgrp, int *ppid) {
   char path[64], buf[1024];
   snprintf(path, sizeof path, "/proc/%d/stat", pid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -228,8 +229,9 @@ static int read_stat(int pid, unsigned long long *starttime, int *pgrp) {
   if (state == 'Z' || state == 'X') return -1;
   int field = 3;
   unsigned long long st = 0;
-  int pg = 0;
+  int pg = 0, pp = 0;
   for (char *tok = strtok(p, " "); tok != NULL; tok = strtok(NULL, " "), field++) {
+    if (field == 4) pp = atoi(tok);
     if (field == 5) pg = atoi(tok);
     if (field == 22) {
       st = strtoull(tok, NULL, 10);
@@ -238,15 +240,17 @@ static int read_stat(int pid, unsigned long long *starttime, int *pgrp) {
   }
   if (starttime) *starttime = st;
   if (pgrp) *pgrp = pg;
+  if (ppid) *ppid = pp;
   return 0;
 }
+
 
 /* Opens a pidfd for pid and checks it is the process that started at `st`. */
 static int pin(int pid, unsigned long long st) {
   int fd = pidfd_open_(pid);
   if (fd < 0) return -1;
   unsigned long long now;
-  if (read_stat(pid, &now, NULL) != 0 || now != st) {
+  if (read_stat(pid, &now, NULL, NULL) != 0 || now != st) {
     close(fd);
     return -1;
   }
@@ -277,7 +281,7 @@ static int group_has_members(int pgid) {
   while (!found && (e = readdir(d)) != NULL) {
     if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
     int pg;
-    if (read_stat(atoi(e->d_name), NULL, &pg) == 0 && pg == pgid) found = 1;
+    if (read_stat(atoi(e->d_name), NULL, &pg, NULL) == 0 && pg == pgid) found = 1;
   }
   closedir(d);
   return found;
@@ -372,21 +376,6 @@ static void append_children(int pid, int **list, size_t *n, size_t *ncap) {
 
 /* Freezes the tree under a pinned root (SIGSTOP: a stopped process neither
    forks nor reaps, so its children's pids stay theirs), then SIGKILLs it. */
-/* Field 4 (ppid) of /proc/<pid>/stat, or -1 when gone. */
-static int read_ppid(int pid) {
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return -1;
-  buf[n] = '\0';
-  char *p = strrchr(buf, ')');
-  if (p == NULL || p[1] == '\0' || p[2] == '\0') return -1;
-  return atoi(p + 4); /* ") S ppid" */
-}
-
 /* Stops the tree under the pinned root, member by member, each pinned by a
    pidfd and kept only if, once pinned, it is still the child of the member it
    was listed under (a pid reaped and reused in between is someone else's),
@@ -413,7 +402,8 @@ static void kill_tree(int pidfd, int root) {
     }
     for (size_t i = from; i < n; i++) {
       int fd = pidfd_open_(list[i]);
-      if (fd >= 0 && read_ppid(list[i]) != parent) {
+      int ppid = -1;
+      if (fd >= 0 && (read_stat(list[i], NULL, NULL, &ppid) != 0 || ppid != parent)) {
         close(fd);
         fd = -1;
       }

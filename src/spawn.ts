@@ -40,7 +40,7 @@ import { openProcess, type ProcessHandle } from './pidfd.js';
 import { scanGroup } from './proc.js';
 import { assertGroupNotProtected } from './protected.js';
 import type { SignalLike } from './signals.js';
-import { terminateGroup, terminateTree, type TerminateManyResult, type TerminateOptions } from './terminate.js';
+import { groupHeldBy, pinChildOf, terminateGroup, terminateTree, type TerminateManyResult, type TerminateOptions } from './terminate.js';
 import { validateSendSignal } from './validate.js';
 import { exitOf } from './wait.js';
 
@@ -246,33 +246,28 @@ function killNow(t: Target): void {
   // still the child of the member it was listed under: a pid reaped and
   // reused in between is a stranger's. Signals go through the pidfds.
   const pinned: ProcessHandle[] = [];
-  const f = new Float64Array(native.procFieldNames.length);
-  const iPpid = native.procFieldNames.indexOf('ppid');
-  const walk = (pid: number): void => {
-    const kids = native.procChildren(pid);
+  const walk = (parent: ProcessHandle): void => {
+    const kids = native.procChildren(parent.pid);
     if (typeof kids === 'number') return;
     for (const k of kids) {
       if (k <= 1 || pinned.some((p) => p.pid === k)) continue;
-      let kh: ProcessHandle;
+      let child: ReturnType<typeof pinChildOf>;
       try {
-        kh = openProcess(k);
+        child = pinChildOf(parent, k);
       } catch {
-        continue;
+        continue; // an exit handler never throws
       }
-      if (typeof native.procStat(k, f) !== 'string' || f[iPpid] !== pid) {
-        kh.close();
-        continue;
-      }
+      if (!child) continue;
       try {
-        kh.kill(SIGSTOP);
+        child.handle.kill(SIGSTOP);
       } catch {
         // exited meanwhile
       }
-      pinned.push(kh);
-      walk(k);
+      pinned.push(child.handle);
+      walk(child.handle);
     }
   };
-  walk(t.kind === 'group' ? t.pgid : t.pid);
+  walk(h);
   try {
     h.kill(SIGKILL);
   } catch {
@@ -362,12 +357,6 @@ function pinGroupMembers(pgid: number): ProcessHandle[] {
   return out;
 }
 
-/** True while one of the pinned members is alive and still in group `pgid` (so the id is still that group's). */
-function groupStillHeld(pgid: number, members: ProcessHandle[]): boolean {
-  const f = new Float64Array(native.procFieldNames.length);
-  const iPgid = native.procFieldNames.indexOf('pgid');
-  return members.some((h) => !h.closed && h.isAlive() && typeof native.procStat(h.pid, f) === 'string' && f[iPgid] === pgid);
-}
 
 // ---------------------------------------------------------------------------
 // spawnProcess
@@ -573,7 +562,7 @@ export function spawnProcess(file: string, args?: readonly string[] | SpawnProce
       if (dir !== null) r = await terminateCgroup(dir, { ...topts, remove: created });
       else if (group) {
         assertGroupNotProtected(pid);
-        r = !reaped() || groupStillHeld(pid, members) ? await terminateGroup(pid, topts) : notFound();
+        r = !reaped() || groupHeldBy(members, pid) ? await terminateGroup(pid, topts) : notFound();
       } else r = rootGone() ? notFound() : await terminateTree(pid, topts);
       if (r.exited) {
         for (const t of [target, ...memberTargets]) {

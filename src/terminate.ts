@@ -317,6 +317,41 @@ function openOrNull(pid: number): ProcessHandle | null {
   }
 }
 
+/**
+ * Pins `kid`, listed as a child of `parent`, and keeps it only if, once
+ * pinned, it is still that parent's child and started no earlier: a pid
+ * reaped and reused between the listing and the pidfd_open is a stranger's.
+ * Returns the handle and its name, or null (gone, or a stranger: closed).
+ * @throws SyscallError EMFILE and other open errors (never "no such process")
+ * @example
+ * const kid = pinChildOf(parent, pid); if (kid) kid.handle.kill('SIGSTOP');
+ * @internal
+ */
+export function pinChildOf(parent: ProcessHandle, kid: number): { handle: ProcessHandle; comm: string } | null {
+  const h = openOrNull(kid);
+  if (!h) return null;
+  const st = statOf(kid);
+  if (!st || st.ppid !== parent.pid || h.startTime < parent.startTime) {
+    h.close();
+    return null;
+  }
+  return { handle: h, comm: st.comm };
+}
+
+/**
+ * True while one of `handles` is alive and still in process group `pgid`:
+ * a number in use as a group id is never given to a new process, so the id
+ * still names that group, and whatever a scan finds in it is a member.
+ * @throws never for a gone process; EBADF for a closed handle is skipped
+ * @example
+ * if (groupHeldBy(pinned, pgid)) native.killpg(pgid, SIGKILL);
+ * @internal
+ */
+export function groupHeldBy(handles: Iterable<ProcessHandle>, pgid: number): boolean {
+  for (const h of handles) if (!h.closed && h.isAlive() && statOf(h.pid)?.pgid === pgid) return true;
+  return false;
+}
+
 const notFoundOne = (pid: number): TerminateResult => ({ pid, exited: true, forced: false, steps: [], exitedAfterMs: 0, notFound: true });
 const notFoundMany = (id: number): TerminateManyResult => ({ id, exited: true, forced: false, steps: [], exitedAfterMs: 0, members: [], notFound: true });
 
@@ -500,7 +535,7 @@ export async function terminateGroup(pgid: number, opts?: TerminateOptions): Pro
   const result: TerminateManyResult = { id: g, exited: false, forced: false, steps: [], exitedAfterMs: null, members: [] };
   // True while a pinned member is alive and still in the group: the group id
   // is then held, and every process a scan finds with it is a real member.
-  const held = (): boolean => pinned.all().some((h) => h.isAlive() && statOf(h.pid)?.pgid === g);
+  const held = (): boolean => groupHeldBy(pinned.all(), g);
   // Pins the live members not pinned yet; returns the new ones. Once every
   // pinned member has left or exited, the id may be reused: nobody is pinned.
   const pinNew = (): ProcessHandle[] => {
@@ -645,16 +680,10 @@ export async function terminateTree(pid: number, opts?: TerminateTreeOptions): P
         if (kids === null) continue;
         for (const kid of kids) {
           if (pinned.has(kid) || pinned.isProtected(kid)) continue;
-          const h = openOrNull(kid);
-          if (!h) continue;
-          // Reuse-proof: pinned now, so its stat is its own; still the
-          // parent's child, and not older than the parent?
-          const st = statOf(kid);
-          if (!st || st.ppid !== parent.pid || h.startTime < parent.startTime) {
-            h.close();
-            continue;
-          }
-          pinned.add(h, st.comm);
+          const child = pinChildOf(parent, kid);
+          if (!child) continue;
+          const h = child.handle;
+          pinned.add(h, child.comm);
           if (stop) pinned.signal(h, SIGSTOP);
           next.push(h);
           fresh.push(h);

@@ -84,6 +84,19 @@ export class LineReader {
     });
   }
 
+  /** Every line left on the stream, until it ends (each within `timeoutMs`). */
+  async rest(timeoutMs = 5000): Promise<string[]> {
+    const out: string[] = [];
+    for (;;) {
+      try {
+        out.push(await this.next(timeoutMs));
+      } catch (e) {
+        if (/stream ended/.test((e as Error).message)) return out;
+        throw e;
+      }
+    }
+  }
+
   async next(timeoutMs = 5000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     while (this.lines.length === 0) {

@@ -25,18 +25,6 @@ afterEach(() => {
   stopAll();
 });
 
-async function rest(lines: LineReader): Promise<string[]> {
-  const out: string[] = [];
-  for (;;) {
-    try {
-      out.push(await lines.next(5000));
-    } catch (e) {
-      if (/stream ended/.test((e as Error).message)) return out;
-      throw e;
-    }
-  }
-}
-
 /** init as PID 1 of a new pid namespace; resolves once CMD printed "ready". */
 async function startInit(args: string[], prefix: string[] = []): Promise<{ unshare: ChildProcess; init: number; out: LineReader; err: LineReader }> {
   const unshare = start(prefix[0] ?? 'unshare', [...prefix.slice(1), ...(prefix.length ? ['unshare'] : []), '--pid', '--fork', '--mount-proc', '--kill-child', node, CLI, 'init', ...args]);
@@ -99,7 +87,7 @@ describe('sigkit init: tini / dumb-init parity', () => {
     const orphans = [Number(await out.next(10_000)), Number(await out.next())].map((pid) => openProcess(pid));
     pinned.push(...orphans);
     expect(await exited(init, 10_000)).toEqual({ code: 0, signal: null });
-    const log = (await rest(err)).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const log = (await err.rest()).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(log.find((r) => r.event === 'orphans')).toMatchObject({ signal: 'SIGTERM', pids: expect.arrayContaining(orphans.map((h) => h.pid)) });
     for (const h of orphans) expect(h.isAlive()).toBe(false);
     expect(log.at(-1)).toMatchObject({ event: 'exit', exitCode: 0, reaped: 2 });

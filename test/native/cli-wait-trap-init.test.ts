@@ -15,19 +15,6 @@ afterEach(() => stopAll());
 const node = process.execPath;
 const uid = process.getuid!();
 
-/** Every line left on a stream, until it ends. */
-async function rest(lines: LineReader): Promise<string[]> {
-  const out: string[] = [];
-  for (;;) {
-    try {
-      out.push(await lines.next(5000));
-    } catch (e) {
-      if (/stream ended/.test((e as Error).message)) return out;
-      throw e;
-    }
-  }
-}
-
 /** True when `pid` holds a pidfd for `target` (its fdinfo says `Pid: target`). */
 function holdsPidfdFor(pid: number, target: number): boolean {
   let fds: string[];
@@ -55,7 +42,7 @@ describe('sigkit wait', () => {
     expect(w.exitCode).toBeNull();
     victim.kill('SIGTERM');
     expect(await exited(w)).toEqual({ code: 0, signal: null });
-    expect(JSON.parse((await rest(out)).join('\n'))).toMatchObject({ pid: victim.pid, exited: true, alreadyExited: false, notFound: false });
+    expect(JSON.parse((await out.rest()).join('\n'))).toMatchObject({ pid: victim.pid, exited: true, alreadyExited: false, notFound: false });
   });
 
   it('times out with exit 1 while the process keeps running', async () => {
@@ -183,7 +170,7 @@ describe('sigkit init as PID 1 of a new pid namespace', () => {
     process.kill(init, 'SIGTERM');
     expect(await out.next()).toBe('got TERM');
     expect(await exited(unshare)).toEqual({ code: 3, signal: null });
-    const tail = await rest(err);
+    const tail = await err.rest();
     expect(tail[0]).toBe(`sigkit init: forwarded SIGTERM (from pid 0, SI_USER) to ${cmd}`);
     expect(tail.at(-1)).toMatch(new RegExp(`^sigkit init: child ${cmd} exit 3; exiting 3 `));
     expect(tail.join('\n')).not.toMatch(/Debugger/);
@@ -204,7 +191,7 @@ describe('sigkit init as PID 1 of a new pid namespace', () => {
     expect(descendants(unshare.pid!).filter((p) => p.state === 'Z')).toEqual([]);
     process.kill(init, 'SIGTERM');
     expect(await exited(unshare)).toEqual({ code: 143, signal: null });
-    const tail = (await rest(err)).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const tail = (await err.rest()).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(tail[0]).toMatchObject({ event: 'forward', signal: 'SIGTERM', from: 0, code: 'SI_USER', to: cmd, group: false });
     expect(tail.at(-1)).toEqual({ event: 'exit', pid: cmd, code: null, signal: 'SIGTERM', exitCode: 143, reaped: 3 });
   });
@@ -248,7 +235,7 @@ describe('sigkit init as PID 1 of a new pid namespace', () => {
     expect(await out.next()).toBe('child got TERM');
     expect(await exited(unshare)).toEqual({ code: 5, signal: null });
     // dash may say "Terminated" for the short sleep the TERM killed, in any order.
-    const logged = (await rest(err)).filter((l) => l.startsWith('sigkit init: '));
+    const logged = (await err.rest()).filter((l) => l.startsWith('sigkit init: '));
     expect(logged).toEqual([
       `sigkit init: forwarded SIGTERM (from pid 0, SI_USER) to group ${cmd}`,
       expect.stringMatching(new RegExp(`^sigkit init: child ${cmd} exit 5; exiting 5 `)),

@@ -227,16 +227,21 @@ function interactiveTop(model: TopModel, delayMs: number, graceMs: number, io: I
       }
       return h;
     };
+    // Every tagged (or the selected) target, pinned; why the others were not, in `problems`.
+    const pinTargets = (problems: string[]): Array<[TopRow, ProcessHandle]> => {
+      const out: Array<[TopRow, ProcessHandle]> = [];
+      for (const t of model.targets()) {
+        const h = pin(t);
+        if (typeof h === 'string') problems.push(h);
+        else out.push([t, h]);
+      }
+      return out;
+    };
 
     const send = (sig: MenuSignal): void => {
       const sent: number[] = [];
       const problems: string[] = [];
-      for (const t of model.targets()) {
-        const h = pin(t);
-        if (typeof h === 'string') {
-          problems.push(h);
-          continue;
-        }
+      for (const [t, h] of pinTargets(problems)) {
         try {
           h.kill(sig.number);
           sent.push(t.pid);
@@ -252,12 +257,7 @@ function interactiveTop(model: TopModel, delayMs: number, graceMs: number, io: I
 
     const escalate = (): void => {
       const problems: string[] = [];
-      for (const t of model.targets()) {
-        const h = pin(t);
-        if (typeof h === 'string') {
-          problems.push(h);
-          continue;
-        }
+      for (const [t, h] of pinTargets(problems)) {
         open.add(h);
         const entry: View['escalations'][number] = { pid: t.pid, comm: t.comm, signal: 'SIGTERM', nextSignal: 'SIGKILL', nextAtMs: performance.now() + graceMs };
         view.escalations.push(entry);
