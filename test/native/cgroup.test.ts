@@ -3,6 +3,7 @@
  * (/sys/fs/cgroup/unified here), filled through spawnProcess({ cgroup }).
  * Every cgroup made is removed in afterEach.
  */
+import { cgroupWritable } from '../helpers/cgroup.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import * as path from 'node:path';
@@ -16,15 +17,7 @@ const root = cgroupRoot();
 const made: string[] = [];
 const spawned: SpawnedProcess[] = [];
 
-const writable = (() => {
-  if (root === null) return false;
-  try {
-    execFileSync('sh', ['-c', `mkdir ${root}/sigkit-probe-$$ && rmdir ${root}/sigkit-probe-$$`]);
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const writable = cgroupWritable;
 
 /** A fresh cgroup beside ours, removed after the test. */
 function newCgroup(): string {

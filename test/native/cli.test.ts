@@ -7,20 +7,6 @@ import { children } from '../../src/index.js';
 import { LineReader, exited, makeZombies, parseReceived, procStateOf, start, startReceiver, stopAll, waitUntil } from '../helpers/procs.js';
 
 afterEach(() => stopAll());
-// Detached groups to end whole, while their leader still lives: this hook
-// runs before stopAll() (after-hooks run in reverse order), which ends the
-// leader alone and would orphan the rest of the group.
-const groups: number[] = [];
-afterEach(() => {
-  for (const g of groups.splice(0)) {
-    try {
-      process.kill(-g, 'SIGKILL');
-    } catch {
-      // the group is empty
-    }
-  }
-});
-
 describe('sigkit list', () => {
   it('prints bash\'s kill -l table', async () => {
     const r = await sigkit(['list']);
@@ -85,7 +71,6 @@ describe('sigkit send', () => {
 describe('sigkit ps, status, find, zombies', () => {
   it('ps shows a process and its descendants; --tree draws them', async () => {
     const root = start('sh', ['-c', 'sleep 30 & wait'], { detached: true });
-    groups.push(root.pid!);
     await waitUntil('the sleep to start', () => (children(root.pid!).some((c) => c.comm === 'sleep') ? true : undefined));
     const r = await sigkit(['ps', String(root.pid)]);
     expect(r.code).toBe(0);

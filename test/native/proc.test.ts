@@ -12,20 +12,6 @@ import { LineReader, makeZombies, procStateOf, start, stopAll, waitUntil } from 
 import { codeOf } from '../helpers/errors.js';
 
 afterEach(() => stopAll());
-// Detached groups to end whole, while their leader still lives: this hook
-// runs before stopAll() (after-hooks run in reverse order), which ends the
-// leader alone and would orphan the rest of the group.
-const groups: number[] = [];
-afterEach(() => {
-  for (const g of groups.splice(0)) {
-    try {
-      process.kill(-g, 'SIGKILL');
-    } catch {
-      // the group is empty
-    }
-  }
-});
-
 async function named(name: string, ...extra: string[]): Promise<number> {
   const child = start(NAMED, [name, ...extra]);
   const line = await new LineReader(child.stdout!).next();
@@ -51,7 +37,6 @@ function ps(): Map<number, PsRow> {
 describe('agreement with ps -eo pid,ppid,pgid,sid,stat,comm', () => {
   it('for the processes this test started, and for every pid in both snapshots', async () => {
     const group = start('sh', ['-c', 'sleep 30 & sleep 30 & wait'], { detached: true });
-    groups.push(group.pid!);
     await waitUntil('two sleeps', () => (children(group.pid!).length === 2 ? true : undefined));
     const before = ps();
     const ours = listProcesses();
@@ -156,7 +141,6 @@ describe('zombies', () => {
 describe('children, descendants, processTree', () => {
   it('follow a three-level tree', async () => {
     const root = start('sh', ['-c', 'sh -c "sleep 30 & sleep 30 & wait" & sleep 30 & wait'], { detached: true });
-    groups.push(root.pid!);
     const tree = await waitUntil('the tree to form', () => {
       const t = processTree(root.pid!);
       return t.children.length === 2 && t.children.some((c) => c.children.length === 2) ? t : undefined;

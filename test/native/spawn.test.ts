@@ -4,12 +4,12 @@
  * then the test kills that parent and watches, through pidfds opened before
  * the kill, which of the processes end.
  */
+import { cgroupWritable } from '../helpers/cgroup.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { descendants, openProcess, readProcess, spawnProcess, type ProcessHandle } from '../../src/index.js';
-import { cgroupRoot } from '../../src/cgroup.js';
 import { helperPath } from '../../src/spawn.js';
 import { errorOf } from '../helpers/errors.js';
 import { LIB, runFixture } from '../helpers/fixture.js';
@@ -37,17 +37,6 @@ afterEach(() => {
     }
   }
 });
-
-const cgroupWritable = (() => {
-  const root = cgroupRoot();
-  if (root === null) return false;
-  try {
-    execFileSync('sh', ['-c', `mkdir ${root}/sigkit-probe-$$ && rmdir ${root}/sigkit-probe-$$`]);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 interface Tree {
   parent: ReturnType<typeof start>;
